@@ -1,0 +1,175 @@
+"""What atomctl-tui knows about AtoM itself: job classes, worker types, gearman.yml, prefixes.
+
+AtoM names every Gearman function ``md5(realpath(atom root) . workers_key) . '-' . JobClass``
+so that several sites can share one job server (lib/job/arGearman.class.php).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+DEFAULT_ATOM_ROOT = Path("/usr/share/nginx/atom")
+DEFAULT_GEARMAN_SERVER = "127.0.0.1:4730"
+
+# AtoM's config/gearman.yml `worker_types`, as shipped with AtoM 2.x.
+DEFAULT_WORKER_TYPES: dict[str, tuple[str, ...]] = {
+    "general": ("arFindingAidJob",),
+    "acl": ("arInheritRightsJob",),
+    "actor_relations": ("arUpdateEsActorRelationsJob",),
+    "calculate_dates": ("arCalculateDescendantDatesJob",),
+    "move": ("arObjectMoveJob",),
+    "search_csv_export": ("arInformationObjectCsvExportJob",),
+    "sword": ("qtSwordPluginWorker",),
+    "publication_status": ("arUpdatePublicationStatusJob",),
+    "file_import": ("arFileImportJob",),
+    "xml_export": ("arInformationObjectXmlExportJob",),
+    "xml_export_single_file": ("arXmlExportSingleFileJob",),
+    "generate_csv_report": ("arGenerateReportJob",),
+    "actor_csv_export": ("arActorCsvExportJob",),
+    "actor_xml_export": ("arActorXmlExportJob",),
+    "repository_csv_export": ("arRepositoryCsvExportJob",),
+    "update_io_es_documents": ("arUpdateEsIoDocumentsJob",),
+    "holdings_report": ("arPhysicalObjectCsvHoldingsReportJob",),
+    "csv_validation": ("arValidateCsvJob",),
+}
+
+JOB_DESCRIPTIONS: dict[str, str] = {
+    "arFindingAidJob": "Generate or upload a finding aid (PDF/RTF)",
+    "arInheritRightsJob": "Apply rights to descendant descriptions",
+    "arUpdateEsActorRelationsJob": "Reindex authority record relations",
+    "arCalculateDescendantDatesJob": "Calculate dates from descendants",
+    "arObjectMoveJob": "Move a description in the hierarchy",
+    "arInformationObjectCsvExportJob": "Export descriptions as CSV",
+    "qtSwordPluginWorker": "Archivematica DIP upload (SWORD deposit)",
+    "arUpdatePublicationStatusJob": "Change publication status of descendants",
+    "arFileImportJob": "Import CSV/XML from the web interface",
+    "arInformationObjectXmlExportJob": "Export descriptions as EAD/DC XML",
+    "arXmlExportSingleFileJob": "Export one description as a single XML file",
+    "arGenerateReportJob": "Generate a CSV report",
+    "arActorCsvExportJob": "Export authority records as CSV",
+    "arActorXmlExportJob": "Export authority records as EAC XML",
+    "arRepositoryCsvExportJob": "Export archival institutions as CSV",
+    "arUpdateEsIoDocumentsJob": "Reindex descriptions in Elasticsearch",
+    "arPhysicalObjectCsvHoldingsReportJob": "Physical storage holdings report",
+    "arValidateCsvJob": "Validate a CSV before import",
+}
+
+WORKER_EXIT_LIMIT_REACHED = 111
+"""`jobs:worker` exits with this status on purpose when --max-job-count/--max-mem-usage is hit."""
+
+
+def site_prefix(atom_root: str | os.PathLike[str], workers_key: str = "") -> str:
+    """The Gearman function prefix of the AtoM site at ``atom_root`` (ends with ``-``)."""
+    real = os.path.realpath(atom_root)
+    return hashlib.md5((real + workers_key).encode()).hexdigest() + "-"
+
+
+@dataclass(frozen=True)
+class GearmanConfig:
+    """AtoM's Gearman settings for one site, and the file they came from."""
+
+    servers: tuple[str, ...] = (DEFAULT_GEARMAN_SERVER,)
+    worker_types: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_WORKER_TYPES)
+    )
+    source: str = "built-in default"
+
+    def job_classes(self, types: list[str] | None = None) -> list[str]:
+        """Job classes of the given worker types (all types when None), in config order."""
+        chosen = self.worker_types if types is None else {t: self.worker_types[t] for t in types}
+        classes: list[str] = []
+        for names in chosen.values():
+            classes.extend(n for n in names if n not in classes)
+        return classes
+
+
+class AtomConfigError(Exception):
+    """A gearman.yml that cannot be used, with the file and the reason in the message."""
+
+
+def gearman_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
+    """Where AtoM reads gearman.yml from, lowest precedence first."""
+    root = Path(atom_root)
+    return [root / "config" / "gearman.yml", root / "apps" / "qubit" / "config" / "gearman.yml"]
+
+
+def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
+    """Read ``servers`` and ``worker_types`` the way symfony cascades AtoM's gearman.yml files."""
+    servers: tuple[str, ...] | None = None
+    worker_types: dict[str, tuple[str, ...]] | None = None
+    source = "built-in default"
+    for path in gearman_yml_paths(atom_root):
+        if not path.is_file():
+            continue
+        section = _read_all_section(path)
+        if "servers" in section:
+            servers = _parse_servers(section["servers"], path)
+            source = str(path)
+        if "worker_types" in section:
+            worker_types = _parse_worker_types(section["worker_types"], path)
+    return GearmanConfig(
+        servers=servers or (DEFAULT_GEARMAN_SERVER,),
+        worker_types=worker_types or dict(DEFAULT_WORKER_TYPES),
+        source=source,
+    )
+
+
+def _read_all_section(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise AtomConfigError(f"{where}: not valid YAML ({problem})") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AtomConfigError(f"{path}: cannot read ({exc})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not isinstance(data.get("all", {}), dict):
+        raise AtomConfigError(f"{path}: expected a mapping with an 'all:' section")
+    return data.get("all") or {}
+
+
+def _parse_servers(value: object, path: Path) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [value]
+    elif isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, list):
+        items = value
+    else:
+        raise AtomConfigError(f"{path}: 'servers' must be a mapping, a list or a string")
+    servers = tuple(str(item).strip() for item in items if str(item).strip())
+    if not servers:
+        raise AtomConfigError(f"{path}: 'servers' names no server")
+    return servers
+
+
+def _parse_worker_types(value: object, path: Path) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise AtomConfigError(f"{path}: 'worker_types' must be a mapping of type to job classes")
+    types: dict[str, tuple[str, ...]] = {}
+    for name, classes in value.items():
+        if isinstance(classes, str):
+            classes = [classes]
+        if not isinstance(classes, list):
+            raise AtomConfigError(f"{path}: worker type '{name}' must list job classes")
+        types[str(name)] = tuple(str(c) for c in classes)
+    return types
+
+
+def gearman_yml_text(servers: dict[str, str], worker_types: dict[str, tuple[str, ...]]) -> str:
+    """A gearman.yml in AtoM's own layout."""
+    document = {
+        "all": {
+            "servers": dict(servers),
+            "worker_types": {name: list(classes) for name, classes in worker_types.items()},
+        }
+    }
+    return yaml.safe_dump(document, sort_keys=False, default_flow_style=None)
