@@ -1,0 +1,88 @@
+"""Checks before a lab boots, each failing with what to do about it."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import subprocess
+from pathlib import Path
+
+from atomctl_tui.lab.state import LabError
+
+# What the lab runs, and the Debian package that provides it.
+REQUIRED_FILES = {
+    "/lib/systemd/systemd": "systemd",
+    "/usr/bin/systemd-stdio-bridge": "systemd",
+    "/usr/bin/dbus-daemon": "dbus",
+    "/usr/sbin/gearmand": "gearman-job-server",
+    "/lib/systemd/system/gearman-job-server.service": "gearman-job-server",
+    "/usr/bin/gearadmin": "gearman-tools",
+    "/usr/sbin/sshd": "openssh-server",
+    "/usr/bin/ssh": "openssh-client",
+    "/usr/bin/ssh-keygen": "openssh-client",
+    "/usr/bin/unshare": "util-linux",
+    "/usr/bin/nsenter": "util-linux",
+    "/usr/bin/python3": "python3",
+}
+REQUIRED_USERS = {"www-data": "base-passwd", "gearman": "gearman-job-server"}
+
+
+def check_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError(
+            "the lab must be run as root: it boots systemd in new PID and mount namespaces"
+        )
+
+
+def check_packages() -> None:
+    missing = sorted({pkg for path, pkg in REQUIRED_FILES.items() if not Path(path).exists()})
+    for user, pkg in REQUIRED_USERS.items():
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            missing.append(pkg)
+    if missing:
+        names = " ".join(sorted(set(missing)))
+        raise LabError(f"missing Debian packages: {names} (install with: apt-get install {names})")
+
+
+def check_unshare() -> None:
+    """Namespaces may be refused (a container without CAP_SYS_ADMIN, a seccomp profile)."""
+    result = subprocess.run(
+        ["unshare", "--fork", "--pid", "--mount", "--mount-proc", "true"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise LabError(
+            "unshare refused to create PID and mount namespaces"
+            f" ({result.stderr.strip() or 'exit status ' + str(result.returncode)});"
+            " the lab needs root with CAP_SYS_ADMIN outside a restricted container"
+        )
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def check_port(port: int, option: str) -> int:
+    if not 1 <= port <= 65535:
+        raise LabError(f"{option} {port} is not a TCP port number")
+    if not port_is_free(port):
+        raise LabError(f"port {port} on 127.0.0.1 is in use; choose another with {option}")
+    return port
+
+
+def free_port(start: int, taken: set[int]) -> int:
+    """The first port from ``start`` that nothing listens on and no other lab claims."""
+    for port in range(start, start + 200):
+        if port not in taken and port_is_free(port):
+            return port
+    raise LabError(f"no free port on 127.0.0.1 between {start} and {start + 199}")

@@ -1,0 +1,50 @@
+"""Shared fixtures: real labs, booted on demand and always powered off.
+
+The suite needs root (the lab boots systemd in new namespaces). Without it, lab tests fail
+loudly; nothing is skipped, and a skipped test fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from atomctl_tui.lab.state import LabState
+from tests.labs import boot, lab_cli, unique_name
+
+
+@pytest.fixture(scope="session")
+def lab() -> LabState:
+    """One lab for the whole session: gearmand, sshd and atom-worker@1..2, all running.
+
+    Tests may change it but must put back what they change (units running, enabled).
+    """
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests must run as root: run ./scripts/test as root", pytrace=False)
+    name = unique_name("main")
+    state = boot(name, "--workers", "2")
+    yield state
+    lab_cli("down", "--name", name)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A skipped test proves nothing: it must not let the run pass.
+    if _skipped and exitstatus == 0:
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _skipped:
+        terminalreporter.write_line(
+            f"FAILED: {len(_skipped)} test(s) skipped; skips are not allowed in this suite",
+            red=True,
+        )

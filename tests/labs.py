@@ -1,0 +1,50 @@
+"""Booting and driving labs from tests, through the `atomctl-lab` CLI as an admin would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from atomctl_tui.lab.state import LabState
+
+# The installed entry point, as an admin runs it.
+LAB_CLI = [os.path.join(os.path.dirname(sys.executable), "atomctl-lab")]
+
+
+def lab_cli(*args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [*LAB_CLI, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"atomctl-lab {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return result
+
+
+def unique_name(role: str) -> str:
+    """Names tied to this test run, so parallel runs and leftovers never collide."""
+    return f"t{os.getpid() % 100000}-{role}"
+
+
+def boot(name: str, *args: str) -> LabState:
+    lab_cli("up", "--name", name, *args)
+    state = LabState.load(name)
+    assert state is not None and state.is_running()
+    return state
+
+
+def inside(lab: LabState, *command: str, check: bool = True) -> str:
+    """Run a command inside the lab; its stdout."""
+    result = subprocess.run(
+        lab.nsenter(*command), capture_output=True, text=True, timeout=60, check=False
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"{command} failed in the lab: {result.stderr}")
+    return result.stdout
+
+
+def unit_property(lab: LabState, unit: str, prop: str) -> str:
+    return inside(lab, "systemctl", "show", "--value", "-p", prop, unit).strip()
