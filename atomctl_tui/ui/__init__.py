@@ -1,0 +1,1 @@
+"""The Textual console. Only this package (and the lab) may import textual or rich."""

@@ -1,0 +1,57 @@
+"""The console's main screen: Job server, Queues, Workers and Journal panes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from atomctl_tui.hosts import Host
+from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.panes.job_server import JobServerPane
+from atomctl_tui.ui.panes.journal import JournalPane
+from atomctl_tui.ui.panes.pane import Pane
+from atomctl_tui.ui.panes.queues import QueuesPane
+from atomctl_tui.ui.panes.workers import WorkersPane
+
+
+class AtomctlApp(App[None]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "atomctl-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
+        Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
+    ]
+
+    def __init__(self, host: Host) -> None:
+        super().__init__()
+        self.host = host
+        self.sub_title = host.label
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Container(id="panes"):
+            yield JobServerPane(id="job-server")
+            yield QueuesPane(id="queues")
+            yield WorkersPane(id="workers")
+            yield JournalPane(id="journal")
+        yield Footer()
+
+    def action_help(self) -> None:
+        palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
+        sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
+        for pane in self.query(Pane):
+            if pane.BINDINGS:
+                sections.append((pane.PANE_TITLE, list(Binding.make_bindings(pane.BINDINGS))))
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Help", "Show every key binding", self.action_help)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,1 @@
+"""One pane per module: Job server, Queues, Workers, Journal."""
