@@ -1,0 +1,33 @@
+# Sourced by scripts/demo and scripts/test: installs what is missing, nothing more.
+# Debian 12, as root. Idempotent: a second run installs nothing.
+
+APT_PACKAGES="systemd dbus gearman-job-server gearman-tools openssh-server openssh-client
+util-linux libsystemd-dev pkg-config gcc python3 python3-dev python3-venv tmux"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "atomctl-tui: run this as root (the lab boots systemd in new namespaces)" >&2
+    exit 1
+fi
+
+missing=""
+for package in $APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "Installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086  # word splitting of the package list is intended
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+VENV="${ATOMCTL_VENV:-$PWD/.venv}"
+stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -e "$stamp" ]; then
+    echo "Installing atomctl-tui and its test tools into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+    "$VENV/bin/pip" install -q -e ".[test]"
+    touch "$stamp"
+fi
