@@ -8,12 +8,14 @@ started are ever signalled, by pid: the lab's systemd, which takes the rest with
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from atomctl_tui.lab import layout, preflight, ssh
@@ -52,41 +54,47 @@ def up(name: str, workers: int, gearman_port: int | None, ssh_port: int | None) 
         raise LabError("--workers must be 0 or more")
     preflight.check_packages()
     preflight.check_unshare()
-    taken = {port for lab in running_labs() for port in (lab.gearman_port, lab.ssh_port)}
-    if gearman_port is None:
-        gearman_port = preflight.free_port(GEARMAN_PORT_BASE, taken)
-    else:
-        preflight.check_port(gearman_port, "--gearman-port")
-    if ssh_port is None:
-        ssh_port = preflight.free_port(SSH_PORT_BASE, taken | {gearman_port})
-    else:
-        preflight.check_port(ssh_port, "--ssh-port")
-    if ssh_port == gearman_port:
-        raise LabError("--ssh-port and --gearman-port must differ")
-
-    layout.write_lab_files(paths, gearman_port=gearman_port, ssh_port=ssh_port, workers=workers)
-    ssh.write_sshd_files(paths, ssh_port)
-    cgroups = _create_cgroups(paths.cgroup_name)
-    launcher = _launch(paths, cgroups)
+    # Held until the new lab's state is saved, so labs booting at once never pick one port.
+    with _labs_lock():
+        taken = {port for lab in running_labs() for port in (lab.gearman_port, lab.ssh_port)}
+        if gearman_port is None:
+            gearman_port = preflight.free_port(GEARMAN_PORT_BASE, taken)
+        else:
+            preflight.check_port(gearman_port, "--gearman-port")
+        if ssh_port is None:
+            ssh_port = preflight.free_port(SSH_PORT_BASE, taken | {gearman_port})
+        else:
+            preflight.check_port(ssh_port, "--ssh-port")
+        if ssh_port == gearman_port:
+            raise LabError("--ssh-port and --gearman-port must differ")
+        layout.write_lab_files(paths, gearman_port=gearman_port, ssh_port=ssh_port, workers=workers)
+        ssh.write_sshd_files(paths, ssh_port)
+        cgroups = _create_cgroups(paths.cgroup_name)
+        launcher = _launch(paths, cgroups)
+        try:
+            pid = _wait_for_systemd(launcher, paths)
+            state = LabState(
+                name=name,
+                pid=pid,
+                launcher_pid=launcher.pid,
+                pid_namespace=os.readlink(f"/proc/{pid}/ns/pid"),
+                gearman_port=gearman_port,
+                ssh_port=ssh_port,
+                workers=workers,
+                cgroups=tuple(str(c) for c in cgroups),
+            )
+            state.save()
+        except BaseException:
+            _poweroff_quietly(launcher, paths, cgroups)
+            raise
     try:
-        pid = _wait_for_systemd(launcher, paths)
-        state = LabState(
-            name=name,
-            pid=pid,
-            launcher_pid=launcher.pid,
-            pid_namespace=os.readlink(f"/proc/{pid}/ns/pid"),
-            gearman_port=gearman_port,
-            ssh_port=ssh_port,
-            workers=workers,
-            cgroups=tuple(str(c) for c in cgroups),
-        )
-        state.save()
         _wait_until_running(state)
         _wait_for_workers(state)
     except BaseException:
         _poweroff_quietly(launcher, paths, cgroups)
         raise
-    ssh.write_client_config(running_labs())
+    with _labs_lock():
+        ssh.write_client_config(running_labs())
     return state
 
 
@@ -112,7 +120,8 @@ def down(name: str) -> list[str]:
     if leftovers:
         raise LabError("after power-off, still present: " + "; ".join(leftovers))
     report.append("no lab process, cgroup or mount remains")
-    ssh.write_client_config(running_labs())
+    with _labs_lock():
+        ssh.write_client_config(running_labs())
     return report
 
 
@@ -139,6 +148,15 @@ def gearman_admin(port: int, command: str, timeout: float = 5.0) -> list[str]:
             data += chunk
     lines = data.decode(errors="replace").splitlines()
     return [line for line in lines if line != "."]
+
+
+@contextlib.contextmanager
+def _labs_lock() -> Iterator[None]:
+    home = labs_home()
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 # -- boot -------------------------------------------------------------------------------

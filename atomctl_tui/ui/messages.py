@@ -1,0 +1,25 @@
+"""Messages the panes send each other, in one place so the conversation is easy to follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass
+class ShowUnitJournal(Message):
+    """Scope the Journal pane to one unit, or back to all workers when ``unit`` is None."""
+
+    unit: str | None
+    host_label: str | None = None
+
+
+@dataclass
+class UnitActionFinished(Message):
+    """A systemd action on a unit has ended; the Journal pane then shows that unit's lines."""
+
+    unit: str
+    action: str
+    result: str
+    host_label: str | None = None
