@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from atomctl_tui.gearman_admin import WorkerConnection
+
 
 @dataclass
 class ShowUnitJournal(Message):
@@ -23,3 +25,11 @@ class UnitActionFinished(Message):
     action: str
     result: str
     host_label: str | None = None
+
+
+@dataclass
+class GearmanWorkersSeen(Message):
+    """One poll's `workers` reply from a job server: who is connected, with which client id."""
+
+    server: str
+    connections: list[WorkerConnection]
