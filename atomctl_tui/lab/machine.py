@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,6 +121,7 @@ def down(name: str) -> list[str]:
     if leftovers:
         raise LabError("after power-off, still present: " + "; ".join(leftovers))
     report.append("no lab process, cgroup or mount remains")
+    shutil.rmtree(state.paths.root)
     with _labs_lock():
         ssh.write_client_config(running_labs())
     return report

@@ -55,6 +55,7 @@ def test_up_and_down_leave_the_host_untouched(tmp_path_factory):
     assert not any(Path(c).exists() for c in lab.cgroups)
     assert str(lab.paths.root) not in Path("/proc/self/mountinfo").read_text()
     assert LabState.load(name) is None
+    assert not lab.paths.root.exists()
     marker.unlink()
 
 
