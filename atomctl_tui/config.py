@@ -204,7 +204,10 @@ class _Checker:
         return tuple(servers)
 
     def atom_root(self, node: yaml.Node) -> Path:
-        return Path(self.scalar(node, "'atom_root' as a directory path")).expanduser()
+        root = Path(self.scalar(node, "'atom_root' as a directory path")).expanduser()
+        if not root.is_dir():
+            raise self.error(node, f"atom_root: {root} is not a directory (the AtoM root)")
+        return root
 
     def unit_patterns(self, node: yaml.Node) -> tuple[str, ...]:
         patterns = []
@@ -300,14 +303,13 @@ def resolve_settings(
 
 def _choose_atom_root(cli_atom_root: str | None, config: ConfigFile) -> Path | None:
     if cli_atom_root:
-        root, origin = Path(cli_atom_root).expanduser(), "--atom-root"
-    elif config.atom_root is not None:
-        root, origin = config.atom_root, f"{config.path}: atom_root"
-    else:
-        return DEFAULT_ATOM_ROOT if DEFAULT_ATOM_ROOT.is_dir() else None
-    if not root.is_dir():
-        raise ConfigError(f"{origin}: {root} is not a directory (expected the AtoM root)")
-    return root
+        root = Path(cli_atom_root).expanduser()
+        if not root.is_dir():
+            raise ConfigError(f"--atom-root: {root} is not a directory (the AtoM root)")
+        return root
+    if config.atom_root is not None:
+        return config.atom_root  # checked when the file was read
+    return DEFAULT_ATOM_ROOT if DEFAULT_ATOM_ROOT.is_dir() else None
 
 
 def default_settings() -> Settings:

@@ -34,6 +34,8 @@ T = TypeVar("T")
 
 # A job handle or function name goes on the command line: one token, printable, no spaces.
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
+# Names read from a reply: anything but control characters (a terminal would obey them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class GearmanAdminError(Exception):
@@ -139,6 +141,10 @@ def parse_workers_line(line: str) -> WorkerConnection | None:
     )
 
 
+def _is_name(text: str) -> bool:
+    return bool(text) and _CONTROL.search(text) is None
+
+
 def _numbers(fields: list[str], count: int) -> list[int] | None:
     if len(fields) != count or not all(f.isdigit() and f.isascii() for f in fields):
         return None
@@ -149,7 +155,7 @@ def parse_status_line(line: str) -> FunctionStatus | None:
     """``FUNCTION\\tTOTAL\\tRUNNING\\tWORKERS``; None for a line of another shape."""
     function, *rest = line.split("\t")
     numbers = _numbers(rest, 3)
-    if not function or numbers is None:
+    if not _is_name(function) or numbers is None:
         return None
     return FunctionStatus(function, *numbers)
 
@@ -158,7 +164,7 @@ def parse_priority_line(line: str) -> FunctionPriorities | None:
     """``FUNCTION\\tHIGH\\tNORMAL\\tLOW\\tWORKERS``; None for a line of another shape."""
     function, *rest = line.split("\t")
     numbers = _numbers(rest, 4)
-    if not function or numbers is None:
+    if not _is_name(function) or numbers is None:
         return None
     return FunctionPriorities(function, *numbers)
 
@@ -167,7 +173,7 @@ def parse_job_line(line: str) -> QueuedJob | None:
     """``HANDLE\\tRETRIES\\tIGNORE_JOB\\tJOB_QUEUED``; None for a line of another shape."""
     handle, *rest = line.split("\t")
     numbers = _numbers(rest, 3)
-    if not handle or numbers is None or numbers[1] > 1 or numbers[2] > 1:
+    if not _is_name(handle) or numbers is None or numbers[1] > 1 or numbers[2] > 1:
         return None
     return QueuedJob(handle, numbers[0], bool(numbers[1]), bool(numbers[2]))
 

@@ -21,9 +21,10 @@ def sparkline(values: list[int]) -> str:
     peak = max(values, default=0)
     if peak <= 0:
         return " " * len(values)
-    top = len(BLOCKS) - 1
+    levels = len(BLOCKS)
+    # v/peak rounded up to eighths: the smallest non-zero value still shows.
     return "".join(
-        " " if v <= 0 else BLOCKS[min(top, (v * top + peak - 1) // peak)] for v in values
+        " " if v <= 0 else BLOCKS[min(levels, -(-v * levels // peak)) - 1] for v in values
     )
 
 
