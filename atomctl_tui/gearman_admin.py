@@ -29,13 +29,21 @@ DEFAULT_MAX_LINE_BYTES = 64 * 1024
 # 1,000,000 queued jobs or functions is beyond any AtoM site; a reply longer than that is
 # treated as one that never ends.
 DEFAULT_MAX_REPLY_LINES = 1_000_000
+DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+READ_BLOCK = 64 * 1024
+_END_MARKS = (b"\n.\n", b"\n.\r\n")
 
 T = TypeVar("T")
 
 # A job handle or function name goes on the command line: one token, printable, no spaces.
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
-# Names read from a reply: anything but control characters (a terminal would obey them).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Names read from a reply: anything but tabs and control characters (a terminal would obey
+# them); numbers: ASCII digits only.
+_NAME = r"([^\x00-\x1f\x7f-\x9f]+)"
+_COUNT = r"\t([0-9]+)"
+_STATUS_LINE = re.compile(_NAME + _COUNT * 3 + "$")
+_PRIORITY_LINE = re.compile(_NAME + _COUNT * 4 + "$")
+_JOB_LINE = re.compile(_NAME + _COUNT + r"\t([01])\t([01])$")
 
 
 class GearmanAdminError(Exception):
@@ -141,41 +149,31 @@ def parse_workers_line(line: str) -> WorkerConnection | None:
     )
 
 
-def _is_name(text: str) -> bool:
-    return bool(text) and _CONTROL.search(text) is None
-
-
-def _numbers(fields: list[str], count: int) -> list[int] | None:
-    if len(fields) != count or not all(f.isdigit() and f.isascii() for f in fields):
-        return None
-    return [int(f) for f in fields]
-
-
 def parse_status_line(line: str) -> FunctionStatus | None:
     """``FUNCTION\\tTOTAL\\tRUNNING\\tWORKERS``; None for a line of another shape."""
-    function, *rest = line.split("\t")
-    numbers = _numbers(rest, 3)
-    if not _is_name(function) or numbers is None:
+    match = _STATUS_LINE.match(line)
+    if match is None:
         return None
-    return FunctionStatus(function, *numbers)
+    function, total, running, workers = match.groups()
+    return FunctionStatus(function, int(total), int(running), int(workers))
 
 
 def parse_priority_line(line: str) -> FunctionPriorities | None:
     """``FUNCTION\\tHIGH\\tNORMAL\\tLOW\\tWORKERS``; None for a line of another shape."""
-    function, *rest = line.split("\t")
-    numbers = _numbers(rest, 4)
-    if not _is_name(function) or numbers is None:
+    match = _PRIORITY_LINE.match(line)
+    if match is None:
         return None
-    return FunctionPriorities(function, *numbers)
+    function, high, normal, low, workers = match.groups()
+    return FunctionPriorities(function, int(high), int(normal), int(low), int(workers))
 
 
 def parse_job_line(line: str) -> QueuedJob | None:
     """``HANDLE\\tRETRIES\\tIGNORE_JOB\\tJOB_QUEUED``; None for a line of another shape."""
-    handle, *rest = line.split("\t")
-    numbers = _numbers(rest, 3)
-    if not _is_name(handle) or numbers is None or numbers[1] > 1 or numbers[2] > 1:
+    match = _JOB_LINE.match(line)
+    if match is None:
         return None
-    return QueuedJob(handle, numbers[0], bool(numbers[1]), bool(numbers[2]))
+    handle, retries, ignored, queued = match.groups()
+    return QueuedJob(handle, int(retries), ignored == "1", queued == "1")
 
 
 def parse_unique_line(line: str) -> str | None:
@@ -212,6 +210,7 @@ class GearmanAdminClient:
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_reply_lines: int = DEFAULT_MAX_REPLY_LINES,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
     ) -> None:
         self.host = host
         self.port = port
@@ -219,9 +218,11 @@ class GearmanAdminClient:
         self.call_timeout = call_timeout
         self.max_line_bytes = max_line_bytes
         self.max_reply_lines = max_reply_lines
+        self.max_reply_bytes = max_reply_bytes
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
+        self._last_listing: dict[str, tuple[list[str], Listing]] = {}
         self.connected_at: float | None = None  # time.monotonic() of the current connection
 
     @property
@@ -278,6 +279,11 @@ class GearmanAdminClient:
 
     async def _listing(self, command: str, parse: Callable[[str], T | None]) -> Listing[T]:
         lines = await self._call(command, multi_line=True)
+        # A quiet server repeats itself: the same reply gives back the same Listing, unparsed,
+        # and callers can tell "nothing changed" by identity.
+        previous = self._last_listing.get(command)
+        if previous is not None and previous[0] == lines:
+            return previous[1]
         items: list[T] = []
         malformed = 0
         for line in lines:
@@ -286,7 +292,9 @@ class GearmanAdminClient:
                 malformed += 1
             else:
                 items.append(item)
-        return Listing(tuple(items), malformed)
+        listing = Listing(tuple(items), malformed)
+        self._last_listing[command] = (lines, listing)
+        return listing
 
     async def _ok(self, command: str) -> str:
         """A one-line reply ``OK [text]``; its text."""
@@ -324,32 +332,69 @@ class GearmanAdminClient:
     async def _read_reply(
         self, reader: asyncio.StreamReader, command: str, multi_line: bool
     ) -> list[str]:
-        lines: list[str] = []
+        first = await self._read_line(reader, command)
+        refused = parse_error_line(first)
+        if refused is not None:
+            raise refused
+        if not multi_line:
+            return [first]
+        if first == ".":
+            return []
+        return [first, *await self._read_rest(reader, command)]
+
+    async def _read_rest(self, reader: asyncio.StreamReader, command: str) -> list[str]:
+        """The lines after the first, up to the end mark: read in blocks, split once.
+
+        A thousand-function `status` is a few reads instead of a thousand.
+        """
+        buffer = bytearray(b"\n")  # so that the end mark is always a whole "\n.\n"
+        searched = newlines = 0
         while True:
-            line = await self._read_line(reader, command)
-            if not lines:
-                refused = parse_error_line(line)
-                if refused is not None:
-                    raise refused
-                if not multi_line:
-                    return [line]
-            if line == ".":
-                return lines
-            if len(lines) >= self.max_reply_lines:
+            for mark in _END_MARKS:
+                end = buffer.find(mark, searched)
+                if end >= 0:
+                    if end + len(mark) != len(buffer):
+                        raise ProtocolError(
+                            f"{self.address}: the server sent more after the end of '{command}'"
+                        )
+                    return self._split_lines(bytes(buffer[1 : end + 1]), command)
+            tail = len(buffer) - buffer.rfind(b"\n") - 1
+            if tail > self.max_line_bytes:
+                raise self._line_too_long(command)
+            if newlines > self.max_reply_lines or len(buffer) > self.max_reply_bytes:
                 raise ProtocolError(
                     f"{self.address}: reply to '{command}' went on past"
-                    f" {self.max_reply_lines} lines without its end mark"
+                    f" {self.max_reply_lines} lines or {self.max_reply_bytes} bytes"
+                    " without its end mark"
                 )
-            lines.append(line)
+            searched = max(0, len(buffer) - 4)
+            block = await reader.read(READ_BLOCK)
+            if not block:
+                what = "in the middle of a line" if tail else "before the reply ended"
+                raise ProtocolError(
+                    f"{self.address}: the server closed the connection {what} of '{command}'"
+                )
+            newlines += block.count(b"\n")
+            buffer += block
+
+    def _split_lines(self, body: bytes, command: str) -> list[str]:
+        raw_lines = body.split(b"\n")[:-1]  # every line ends with "\n"
+        if max(map(len, raw_lines), default=0) > self.max_line_bytes:
+            raise self._line_too_long(command)
+        text = body.decode("utf-8", errors="replace")
+        return [line.removesuffix("\r") for line in text.split("\n")[:-1]]
+
+    def _line_too_long(self, command: str) -> ProtocolError:
+        return ProtocolError(
+            f"{self.address}: a line of the reply to '{command}' is longer than"
+            f" {self.max_line_bytes} bytes"
+        )
 
     async def _read_line(self, reader: asyncio.StreamReader, command: str) -> str:
         try:
             raw = await reader.readuntil(b"\n")
         except asyncio.LimitOverrunError as exc:
-            raise ProtocolError(
-                f"{self.address}: a line of the reply to '{command}' is longer than"
-                f" {self.max_line_bytes} bytes"
-            ) from exc
+            raise self._line_too_long(command) from exc
         except asyncio.IncompleteReadError as exc:
             what = "in the middle of a line" if exc.partial else "before the reply ended"
             raise ProtocolError(

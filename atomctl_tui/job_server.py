@@ -118,6 +118,7 @@ class ServerWatcher:
         self._last: ServerSnapshot | None = None
         self._version: str | None = None
         self._pid: int | None = None
+        self._joined: tuple[object, object, tuple[FunctionStats, ...]] | None = None
 
     async def poll(self) -> ServerSnapshot:
         now = self.clock()
@@ -149,12 +150,18 @@ class ServerWatcher:
                 version=self._version,
                 pid=pid,
                 rtt=rtt,
-                functions=join_functions(status.items, priorities.items),
+                functions=self._join(status.items, priorities.items),
                 connections=workers.items,
                 malformed=status.malformed + priorities.malformed + workers.malformed,
             )
         self._last = snapshot
         return snapshot
+
+    def _join(self, status, priorities) -> tuple[FunctionStats, ...]:
+        # Unchanged replies come back as the same objects: keep the same joined tuple too.
+        if self._joined is None or self._joined[:2] != (status, priorities):
+            self._joined = (status, priorities, join_functions(status, priorities))
+        return self._joined[2]
 
     def _since(self, now: float, *, reachable: bool) -> float:
         if self._last is not None and self._last.reachable == reachable:

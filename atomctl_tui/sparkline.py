@@ -41,6 +41,8 @@ class WaitingHistory:
         self.bucket_seconds = bucket_seconds
         self.clock = clock
         self._buckets: dict[str, deque[tuple[int, int]]] = {}
+        self._lines: dict[str, tuple[int, str]] = {}  # key -> (bucket it was drawn at, line)
+        self._bucket = self._now_bucket()  # the bucket of the latest record()
 
     @property
     def minutes(self) -> float:
@@ -49,9 +51,13 @@ class WaitingHistory:
     def _now_bucket(self) -> int:
         return int(self.clock() // self.bucket_seconds)
 
+    def is_current(self) -> bool:
+        """True while time has not moved on by a bucket since the latest record()."""
+        return self._now_bucket() == self._bucket
+
     def record(self, samples: Iterable[tuple[str, int]]) -> None:
         """Add one poll's waiting counts; functions absent from it are forgotten."""
-        bucket = self._now_bucket()
+        self._bucket = bucket = self._now_bucket()
         seen = set()
         for key, waiting in samples:
             seen.add(key)
@@ -61,16 +67,25 @@ class WaitingHistory:
             if history and history[-1][0] == bucket:
                 if waiting > history[-1][1]:
                     history[-1] = (bucket, waiting)
+                    self._lines.pop(key, None)
             else:
                 history.append((bucket, waiting))
+                self._lines.pop(key, None)
         for key in self._buckets.keys() - seen:
             del self._buckets[key]
+            self._lines.pop(key, None)
 
     def line(self, key: str) -> str:
-        newest = self._now_bucket()
+        """The line as of the latest record(); drawn once per key and bucket."""
+        newest = self._bucket
+        cached = self._lines.get(key)
+        if cached is not None and cached[0] == newest:
+            return cached[1]
         values = [0] * self.width
         for bucket, waiting in self._buckets.get(key, ()):
             slot = self.width - 1 - (newest - bucket)
             if 0 <= slot < self.width:
                 values[slot] = waiting
-        return sparkline(values)
+        line = sparkline(values)
+        self._lines[key] = (newest, line)
+        return line

@@ -224,3 +224,33 @@ async def test_ipv6_and_host_names_reach_the_server():
         assert await admin.version() == "1.1.20+ds"
     async with fake_server(handler) as (port, _), client(port, host="localhost") as admin:
         assert await admin.version() == "1.1.20+ds"
+
+
+async def test_a_reply_dribbled_in_tiny_pieces_is_read_whole():
+    reply = b"".join(f"f{n}\t{n}\t0\t1\n".encode() for n in range(300)) + b".\n"
+
+    async def handler(reader, writer, _n):
+        await reader.readline()
+        for start in range(0, len(reply), 7):
+            writer.write(reply[start : start + 7])
+            await writer.drain()
+            await asyncio.sleep(0)
+
+    async with fake_server(handler) as (port, _), client(port, call_timeout=5) as admin:
+        listing = await admin.status()
+    assert [s.total for s in listing.items] == list(range(300))
+    assert listing.malformed == 0
+
+
+async def test_bytes_after_the_end_mark_are_refused_and_the_connection_dropped():
+    async def handler(reader, writer, n):
+        await reader.readline()
+        writer.write(GOOD_LINE + b".\nOK smuggled\n" if n == 1 else b"OK 5\n")
+        await writer.drain()
+        await reader.read()
+
+    async with fake_server(handler) as (port, connections), client(port) as admin:
+        with pytest.raises(ProtocolError, match="sent more after the end of 'status'"):
+            await admin.status()
+        assert await admin.getpid() == 5
+    assert connections() == 2

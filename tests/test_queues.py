@@ -149,4 +149,6 @@ def test_history_keeps_the_peak_per_bucket_and_forgets_vanished_functions():
     assert history.line("g") == "    "  # gone from the server: forgotten
     assert set(history._buckets) == {"f"}
     now[0] += 100
-    assert history.line("f") == "    "
+    assert history.line("f") == "█▄ ▁"  # as of the latest poll...
+    history.record([("f", 0)])
+    assert history.line("f") == "    "  # ...and time moved on with the next one

@@ -36,6 +36,7 @@ class JobServerPane(Pane, can_focus=False):
         self.polls_completed = 0
         self._wake = asyncio.Event()
         self._watch: JobServersWatch | None = None
+        self._shape: tuple[int, ...] = ()
 
     @property
     def settings(self) -> Settings:
@@ -82,7 +83,12 @@ class JobServerPane(Pane, can_focus=False):
 
     def show(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         self.snapshots = snapshots
-        self.state_view.update(self.render_state(snapshots))
+        text = self.render_state(snapshots)
+        # A new layout only when the text's shape changes: the round trip time changes every
+        # poll, and laying out the whole screen each second would cost more than all the rest.
+        shape = tuple(len(line) for line in text.plain.split("\n"))
+        self.state_view.update(text, layout=shape != self._shape)
+        self._shape = shape
 
     def render_state(self, snapshots: tuple[ServerSnapshot, ...]) -> Text:
         text = Text()

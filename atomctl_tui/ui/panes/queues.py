@@ -96,6 +96,7 @@ class QueuesPane(Pane, can_focus=False):
         self.sort_column = "waiting"
         self.sort_reverse = True
         self._shown: dict[str, tuple] = {}  # row key -> the values its cells show
+        self._seen: tuple = ()  # what the latest poll said, to skip rebuilding the same rows
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="queues-table", cursor_type="row", zebra_stripes=True)
@@ -113,15 +114,22 @@ class QueuesPane(Pane, can_focus=False):
 
     def show(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         """Take one poll: rebuild the model, then touch only the cells that changed."""
-        settings = self.app.settings
-        rows = build_queue_rows(
-            snapshots, site_prefix=settings.site_prefix, job_classes=settings.job_classes
-        )
-        self.rows = {row.key: row for row in rows}
-        self.history.record((row.key, row.waiting) for row in rows)
-        self.alerts = find_alerts(snapshots, rows)
-        self._show_alerts()
-        self._sync_table()
+        seen = tuple((s.server, s.reachable, s.functions) for s in snapshots)
+        changed = seen != self._seen
+        if changed:
+            self._seen = seen
+            settings = self.app.settings
+            rows = build_queue_rows(
+                snapshots, site_prefix=settings.site_prefix, job_classes=settings.job_classes
+            )
+            self.rows = {row.key: row for row in rows}
+            self.alerts = find_alerts(snapshots, rows)
+            self._show_alerts()
+        # Most polls of a quiet server change nothing: no row, and no trend until time moves
+        # on by a bucket. Then there is nothing to do.
+        if changed or not self.history.is_current():
+            self.history.record((row.key, row.waiting) for row in self.rows.values())
+            self._sync_table()
 
     def _values(self, row: QueueRow) -> tuple:
         return (
@@ -168,7 +176,12 @@ class QueuesPane(Pane, can_focus=False):
             elif old != values:
                 for column, new, before in zip(COLUMN_KEYS, values, old, strict=True):
                     if new != before:
-                        table.update_cell(key, column, _cell(column, new), update_width=True)
+                        cell = _cell(column, new)
+                        # Columns only ever grow: asking DataTable to fit a narrower cell
+                        # makes it measure the whole column, per cell — 1,000 rows whose
+                        # trend moves on at once would cost a million measurements.
+                        grows = cell.cell_len > table.columns[column].content_width
+                        table.update_cell(key, column, cell, update_width=grows)
                         changed = changed or column == self.sort_column
             self._shown[key] = values
         if changed:
