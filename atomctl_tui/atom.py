@@ -6,6 +6,7 @@ so that several sites can share one job server (lib/job/arGearman.class.php).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -73,6 +74,7 @@ def site_prefix(atom_root: str | os.PathLike[str], workers_key: str = "") -> str
     return hashlib.md5((real + workers_key).encode()).hexdigest() + "-"
 
 
+@functools.lru_cache(maxsize=8192)  # the same few names come back every poll
 def split_function_name(function: str) -> tuple[str | None, str]:
     """``(site prefix, job class)`` of a Gearman function; no prefix when it is not AtoM's."""
     match = _SITE_PREFIX.match(function)

@@ -273,12 +273,15 @@ def resolve_settings(
         except AtomConfigError as exc:
             warnings.append(f"AtoM's app.yml is unusable, workers_key assumed empty: {exc}")
             prefix = site_prefix(atom_root)
+    config_name = str(config.path) if config.path else None
     try:
-        choice = choose_servers(
-            cli_servers, config.servers, str(config.path) if config.path else None, atom_config
-        )
+        choice = choose_servers(cli_servers, config.servers, config_name, atom_config)
     except ServerAddressError as exc:
-        raise ConfigError(str(exc)) from exc
+        if cli_servers:
+            raise ConfigError(f"--gearman {exc}") from exc
+        # Only AtoM's own config can be left: a bad address there is AtoM's problem too.
+        warnings.append(f"AtoM's Gearman servers are unusable: {exc}")
+        choice = choose_servers((), (), None, None)
 
     interval = cli_interval if cli_interval is not None else config.poll_interval
     if interval is not None and not POLL_INTERVAL_RANGE[0] <= interval <= POLL_INTERVAL_RANGE[1]:

@@ -223,6 +223,7 @@ class GearmanAdminClient:
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         self._last_listing: dict[str, tuple[list[str], Listing]] = {}
+        self._parsed_lines: dict[str, dict] = {}
         self.connected_at: float | None = None  # time.monotonic() of the current connection
 
     @property
@@ -284,16 +285,21 @@ class GearmanAdminClient:
         previous = self._last_listing.get(command)
         if previous is not None and previous[0] == lines:
             return previous[1]
+        # Lines that did not change keep their parsed object: only news is parsed.
+        known = self._parsed_lines.get(command, {})
+        parsed: dict[str, T | None] = {}
         items: list[T] = []
         malformed = 0
         for line in lines:
-            item = parse(line)
+            item = known[line] if line in known else parse(line)
+            parsed[line] = item
             if item is None:
                 malformed += 1
             else:
                 items.append(item)
         listing = Listing(tuple(items), malformed)
         self._last_listing[command] = (lines, listing)
+        self._parsed_lines[command] = parsed
         return listing
 
     async def _ok(self, command: str) -> str:

@@ -77,23 +77,33 @@ class ServerSnapshot:
 
 
 def join_functions(
-    status: Iterable[FunctionStatus], priorities: Iterable[FunctionPriorities]
+    status: Iterable[FunctionStatus],
+    priorities: Iterable[FunctionPriorities],
+    reuse: dict | None = None,
 ) -> tuple[FunctionStats, ...]:
     """Join `status` and `prioritystatus` by function, in `status` order.
 
     The two replies are taken a moment apart: a function missing from `prioritystatus`
-    counts its waiting jobs as normal priority rather than losing them.
+    counts its waiting jobs as normal priority rather than losing them. ``reuse`` (kept by the
+    caller between polls) gives back the same object for a function whose lines did not change.
     """
     by_function = {p.function: p for p in priorities}
-    joined = []
+    known = reuse if reuse is not None else {}
+    joined = {}
     for s in status:
         p = by_function.get(s.function)
         if p is None:
             p = FunctionPriorities(s.function, 0, s.waiting, 0, s.workers)
-        joined.append(
-            FunctionStats(s.function, s.total, s.running, s.workers, p.high, p.normal, p.low)
-        )
-    return tuple(joined)
+        stats = known.get((s, p))
+        if stats is None:
+            stats = FunctionStats(
+                s.function, s.total, s.running, s.workers, p.high, p.normal, p.low
+            )
+        joined[(s, p)] = stats
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(joined)
+    return tuple(joined.values())
 
 
 class ServerWatcher:
@@ -119,6 +129,7 @@ class ServerWatcher:
         self._version: str | None = None
         self._pid: int | None = None
         self._joined: tuple[object, object, tuple[FunctionStats, ...]] | None = None
+        self._stats_by_lines: dict = {}
 
     async def poll(self) -> ServerSnapshot:
         now = self.clock()
@@ -160,7 +171,8 @@ class ServerWatcher:
     def _join(self, status, priorities) -> tuple[FunctionStats, ...]:
         # Unchanged replies come back as the same objects: keep the same joined tuple too.
         if self._joined is None or self._joined[:2] != (status, priorities):
-            self._joined = (status, priorities, join_functions(status, priorities))
+            joined = join_functions(status, priorities, self._stats_by_lines)
+            self._joined = (status, priorities, joined)
         return self._joined[2]
 
     def _since(self, now: float, *, reachable: bool) -> float:

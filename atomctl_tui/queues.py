@@ -72,12 +72,17 @@ def build_queue_rows(
     *,
     site_prefix: str | None,
     job_classes: Iterable[str],
+    reuse: dict | None = None,
 ) -> list[QueueRow]:
     """Every function of every reachable server, with its alert.
 
     ``job_classes`` are this site's AtoM job types (from gearman.yml): each one with no
     capable worker anywhere gets a row even when the server has never heard of it.
+    ``reuse`` (kept by the caller between polls) gives back the same row object for a function
+    that did not change, so a caller can skip it by identity.
     """
+    known = reuse if reuse is not None else {}
+    made: dict = {}
     sites = SiteNames(site_prefix)
     reachable = [s for s in snapshots if s.reachable]
     capable: dict[str, int] = {}
@@ -97,23 +102,28 @@ def build_queue_rows(
                 alerts.append(WAITING_WITHOUT_WORKER)
             if prefix == site_prefix and job_class in unserved:
                 alerts.append(NO_CAPABLE_WORKER)
-            rows.append(
-                QueueRow(
-                    server=snapshot.server,
-                    function=stats.function,
-                    job_class=job_class,
-                    site=sites.name(prefix),
-                    description=describe_job_class(job_class) if prefix else "",
-                    total=stats.total,
-                    running=stats.running,
-                    waiting=stats.waiting,
-                    workers=stats.workers,
-                    high=stats.high,
-                    normal=stats.normal,
-                    low=stats.low,
-                    alerts=tuple(alerts),
-                )
+            memo_key = (snapshot.server, stats, tuple(alerts))
+            row = known.get(memo_key)
+            if row is not None:
+                made[memo_key] = row
+                rows.append(row)
+                continue
+            row = made[memo_key] = QueueRow(
+                server=snapshot.server,
+                function=stats.function,
+                job_class=job_class,
+                site=sites.name(prefix),
+                description=describe_job_class(job_class) if prefix else "",
+                total=stats.total,
+                running=stats.running,
+                waiting=stats.waiting,
+                workers=stats.workers,
+                high=stats.high,
+                normal=stats.normal,
+                low=stats.low,
+                alerts=tuple(alerts),
             )
+            rows.append(row)
     if unserved:
         # The alert must be visible in the table even when no server knows the function.
         first = reachable[0].server
@@ -137,6 +147,9 @@ def build_queue_rows(
                         alerts=(NO_CAPABLE_WORKER,),
                     )
                 )
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(made)
     return rows
 
 

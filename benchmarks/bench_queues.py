@@ -109,7 +109,9 @@ def idle_cpu(lab: LabState, seconds: float) -> float:
     """% of one core used by the real console over ``seconds`` of idle polling."""
     pid, fd = pty.fork()
     if pid == 0:
-        os.environ.update(NO_CONFIG, TERM="xterm", COLUMNS="80", LINES="24")
+        # The terminal has its size before the console starts, as a real one does.
+        ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        os.environ.update(NO_CONFIG, TERM="xterm")
         os.execv(
             CONSOLE,
             [
@@ -122,7 +124,6 @@ def idle_cpu(lab: LabState, seconds: float) -> float:
                 "1",
             ],
         )
-    ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
 
     def drain(until: float) -> None:
         while time.monotonic() < until:

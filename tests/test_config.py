@@ -155,10 +155,17 @@ def test_broken_gearman_yml_is_a_warning_with_file_and_line_not_a_stop(tmp_path)
     assert chosen.site_prefix == site_prefix(root)
 
 
-def test_a_bad_server_in_gearman_yml_names_the_file(tmp_path):
+def test_a_bad_server_in_gearman_yml_is_a_warning_naming_the_file(tmp_path):
     root = atom_site(tmp_path / "atom", {"config/gearman.yml": "all:\n  servers: [':99999']\n"})
-    with pytest.raises(ConfigError, match=r"config/gearman\.yml: ':99999'"):
-        settings(tmp_path, cli_atom_root=str(root))
+    chosen = settings(tmp_path, cli_atom_root=str(root))
+    (warning,) = chosen.warnings
+    assert re.search(r"config/gearman\.yml: ':99999': '' is not a host name", warning)
+    assert servers(chosen) == ["127.0.0.1:4730"]
+
+
+def test_a_bad_gearman_option_stops_with_the_reason(tmp_path):
+    with pytest.raises(ConfigError, match="--gearman 'a:b': port 'b' is not a number"):
+        settings(tmp_path, cli_servers=["a:b"])
 
 
 # -- the config file ------------------------------------------------------------------------

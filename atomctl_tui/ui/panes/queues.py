@@ -60,21 +60,26 @@ def _alert_mark(row: QueueRow) -> str:
     return "!" if NO_CAPABLE_WORKER in row.alerts else ""
 
 
-def _cell(column: str, value: object) -> Text:
+class Cell(Text):
+    """A cell's text, and the value it sorts by (a number sorts as a number)."""
+
+    __slots__ = ("sort_value",)
+
+    def __init__(self, value: object, **style) -> None:
+        super().__init__(str(value), **style)
+        self.sort_value = value if isinstance(value, int) else str(value).lower()
+
+
+def _cell(column: str, value: object) -> Cell:
     if column == "alert":
-        style = "bold red" if value == "!!" else "yellow"
-        return Text(str(value), style=style)
+        return Cell(value, style="bold red" if value == "!!" else "yellow")
     if column in NUMERIC:
-        return Text(str(value), justify="right")
-    return Text(str(value))
+        return Cell(value, justify="right")
+    return Cell(value)
 
 
-def _sort_value(column: str):
-    def value(cell: Text):
-        plain = cell.plain
-        return int(plain) if column in NUMERIC and plain.isdigit() else plain.lower()
-
-    return value
+def _sort_value(cell: Cell) -> int | str:
+    return cell.sort_value
 
 
 class QueuesPane(Pane, can_focus=False):
@@ -97,6 +102,8 @@ class QueuesPane(Pane, can_focus=False):
         self.sort_reverse = True
         self._shown: dict[str, tuple] = {}  # row key -> the values its cells show
         self._seen: tuple = ()  # what the latest poll said, to skip rebuilding the same rows
+        self._row_objects: dict = {}  # build_queue_rows' memory: unchanged rows stay the same
+        self._shown_rows: dict[str, tuple[QueueRow, str]] = {}  # row key -> (row, trend) shown
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="queues-table", cursor_type="row", zebra_stripes=True)
@@ -120,7 +127,10 @@ class QueuesPane(Pane, can_focus=False):
             self._seen = seen
             settings = self.app.settings
             rows = build_queue_rows(
-                snapshots, site_prefix=settings.site_prefix, job_classes=settings.job_classes
+                snapshots,
+                site_prefix=settings.site_prefix,
+                job_classes=settings.job_classes,
+                reuse=self._row_objects,
             )
             self.rows = {row.key: row for row in rows}
             self.alerts = find_alerts(snapshots, rows)
@@ -131,14 +141,14 @@ class QueuesPane(Pane, can_focus=False):
             self.history.record((row.key, row.waiting) for row in self.rows.values())
             self._sync_table()
 
-    def _values(self, row: QueueRow) -> tuple:
+    def _values(self, row: QueueRow, trend: str) -> tuple:
         return (
             _alert_mark(row),
             row.waiting,
             row.running,
             row.workers,
             row.job_class,
-            self.history.line(row.key),
+            trend,
             row.high,
             row.normal,
             row.low,
@@ -165,9 +175,15 @@ class QueuesPane(Pane, can_focus=False):
         for key in [k for k in self._shown if k not in visible]:
             table.remove_row(key)
             del self._shown[key]
+            self._shown_rows.pop(key, None)
             changed = True
+        shown_rows = self._shown_rows
         for key, row in visible.items():
-            values = self._values(row)
+            trend = self.history.line(key)
+            if shown_rows.get(key) == (row, trend) and key in self._shown:
+                continue  # the same row object and trend: nothing in it changed
+            shown_rows[key] = (row, trend)
+            values = self._values(row, trend)
             old = self._shown.get(key)
             if old is None:
                 cells = (_cell(c, v) for c, v in zip(COLUMN_KEYS, values, strict=True))
@@ -193,7 +209,7 @@ class QueuesPane(Pane, can_focus=False):
         if not table.row_count:
             return
         current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        table.sort(self.sort_column, key=_sort_value(self.sort_column), reverse=self.sort_reverse)
+        table.sort(self.sort_column, key=_sort_value, reverse=self.sort_reverse)
         index = table.get_row_index(current) if keep_cursor_row else 0
         if index != table.cursor_row:
             table.move_cursor(row=index)
