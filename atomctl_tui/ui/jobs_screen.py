@@ -29,12 +29,14 @@ from atomctl_tui.servers import ServerAddress
 from atomctl_tui.ui.confirm_screen import ConfirmScreen
 
 _DIGITS = re.compile(r"(\d+)")
+# A queue can hold far more jobs than anyone reads: the table is bounded, the count is not.
+MAX_JOBS_SHOWN = 1000
 RESULT_STYLES = {"information": "green", "warning": "yellow", "error": "bold red"}
 
 
-def _handle_order(cell: Text) -> list:
+def _handle_order(handle: str) -> list:
     """H:host:9 before H:host:10."""
-    return [int(part) if part.isdigit() else part for part in _DIGITS.split(cell.plain)]
+    return [int(part) if part.isdigit() else part for part in _DIGITS.split(handle)]
 
 
 def job_state(job: QueuedJob) -> str:
@@ -96,11 +98,13 @@ class JobsScreen(Screen[None]):
         except GearmanAdminError as exc:
             status.update(Text(f"Cannot read the jobs: {exc}", style="bold red"))
         else:
-            self._show(listing.items)
+            jobs = sorted(listing.items, key=lambda job: _handle_order(job.handle))
+            self._show(tuple(jobs[:MAX_JOBS_SHOWN]))
             skipped = f", {listing.malformed} unreadable lines skipped" if listing.malformed else ""
             queued = sum(1 for j in listing.items if j.queued and not j.ignored)
+            shown = f" (the first {MAX_JOBS_SHOWN} shown)" if len(jobs) > MAX_JOBS_SHOWN else ""
             status.update(
-                Text(f"{len(listing.items)} jobs, {queued} queued{skipped} · c cancels one")
+                Text(f"{len(jobs)} jobs{shown}, {queued} queued{skipped} · c cancels one")
             )
         self.refreshes += 1
 
@@ -124,7 +128,7 @@ class JobsScreen(Screen[None]):
         self.jobs = fresh
         if changed and table.row_count:
             current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            table.sort("handle", key=_handle_order)
+            table.sort("handle", key=lambda cell: _handle_order(cell.plain))
             table.move_cursor(row=table.get_row_index(current))
 
     def selected_job(self) -> QueuedJob | None:

@@ -81,3 +81,13 @@ async def test_cancel_a_queued_job_from_the_jobs_view(lab):
 
     journal = wait_until(journal_with_the_kept_job, what="the kept job in the journal")
     assert '"arGenerateReportJob": Job started' not in journal  # ...and never run
+
+
+async def test_help_on_the_jobs_view_lists_its_keys(lab):
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        app.query_one(QueuesPane).table.focus()
+        await pilot.press("j", "question_mark")
+        listed = str(app.screen.render_sections())
+        for description in ("Cancel the selected job", "Refresh now", "Back to the panes"):
+            assert description in listed
