@@ -93,7 +93,7 @@ class JobServerPane(Pane, can_focus=False):
     def render_state(self, snapshots: tuple[ServerSnapshot, ...]) -> Text:
         text = Text()
         for snapshot in snapshots:
-            since = time.strftime("%H:%M:%S", time.localtime(snapshot.since))
+            since = _moment(snapshot.since, snapshot.polled_at)
             # Five lines per server: what fits the pane at 80x24.
             if snapshot.reachable:
                 text.append("● ", style="bold green")
@@ -119,3 +119,9 @@ class JobServerPane(Pane, can_focus=False):
             text.append(f"⚠ {warning}\n", style="yellow")
         text.rstrip()
         return text
+
+
+def _moment(when: float, now: float) -> str:
+    """A time of day, with the date once it is not within the last day."""
+    shape = "%H:%M:%S" if now - when < 86400 else "%Y-%m-%d %H:%M"
+    return time.strftime(shape, time.localtime(when))

@@ -100,10 +100,10 @@ class QueuesPane(Pane, can_focus=False):
         self.filter_text = ""
         self.sort_column = "waiting"
         self.sort_reverse = True
-        self._shown: dict[str, tuple] = {}  # row key -> the values its cells show
+        # row key -> (row object, trend, values) of what the table shows for it
+        self._shown: dict[str, tuple[QueueRow, str, tuple]] = {}
         self._seen: tuple = ()  # what the latest poll said, to skip rebuilding the same rows
         self._row_objects: dict = {}  # build_queue_rows' memory: unchanged rows stay the same
-        self._shown_rows: dict[str, tuple[QueueRow, str]] = {}  # row key -> (row, trend) shown
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="queues-table", cursor_type="row", zebra_stripes=True)
@@ -175,22 +175,19 @@ class QueuesPane(Pane, can_focus=False):
         for key in [k for k in self._shown if k not in visible]:
             table.remove_row(key)
             del self._shown[key]
-            self._shown_rows.pop(key, None)
             changed = True
-        shown_rows = self._shown_rows
         for key, row in visible.items():
             trend = self.history.line(key)
-            if shown_rows.get(key) == (row, trend) and key in self._shown:
+            shown = self._shown.get(key)
+            if shown is not None and shown[0] is row and shown[1] == trend:
                 continue  # the same row object and trend: nothing in it changed
-            shown_rows[key] = (row, trend)
             values = self._values(row, trend)
-            old = self._shown.get(key)
-            if old is None:
+            if shown is None:
                 cells = (_cell(c, v) for c, v in zip(COLUMN_KEYS, values, strict=True))
                 table.add_row(*cells, key=key)
                 changed = True
-            elif old != values:
-                for column, new, before in zip(COLUMN_KEYS, values, old, strict=True):
+            elif shown[2] != values:
+                for column, new, before in zip(COLUMN_KEYS, values, shown[2], strict=True):
                     if new != before:
                         cell = _cell(column, new)
                         # Columns only ever grow: asking DataTable to fit a narrower cell
@@ -199,7 +196,7 @@ class QueuesPane(Pane, can_focus=False):
                         grows = cell.cell_len > table.columns[column].content_width
                         table.update_cell(key, column, cell, update_width=grows)
                         changed = changed or column == self.sort_column
-            self._shown[key] = values
+            self._shown[key] = (row, trend, values)
         if changed:
             self._sort(keep_cursor_row=keep_cursor_row)
 
@@ -235,7 +232,7 @@ class QueuesPane(Pane, can_focus=False):
     def _relabel(self) -> None:
         table = self.table
         for column in COLUMNS:
-            table.columns[column.key].label = self._label(column)  # type: ignore[index]
+            table.columns[column.key].label = self._label(column)
         table.refresh()
 
     def action_sort_next(self) -> None:
