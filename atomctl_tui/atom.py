@@ -102,13 +102,6 @@ class GearmanConfig:
     def servers_from_file(self) -> bool:
         return self.source != BUILT_IN_SOURCE
 
-    def worker_type_of(self, job_class: str) -> str | None:
-        """The first worker type whose workers can run ``job_class``."""
-        for name, classes in self.worker_types.items():
-            if job_class in classes:
-                return name
-        return None
-
     def job_classes(self, types: list[str] | None = None) -> list[str]:
         """Job classes of the given worker types (all types when None), in config order."""
         chosen = self.worker_types if types is None else {t: self.worker_types[t] for t in types}

@@ -95,14 +95,6 @@ class Settings:
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()  # problems that did not stop the console, in words
 
-    @property
-    def job_classes(self) -> tuple[str, ...]:
-        """Every AtoM job class of the site's worker types, in config order."""
-        classes: dict[str, None] = {}
-        for names in self.worker_types.values():
-            classes.update(dict.fromkeys(names))
-        return tuple(classes)
-
 
 def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
     base = environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")

@@ -8,7 +8,7 @@ even while every queue is empty.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from atomctl_tui.atom import describe_job_class, split_function_name
@@ -29,6 +29,7 @@ class QueueRow:
     server: str
     function: str
     job_class: str  # the function without its site prefix
+    worker_type: str  # the gearman.yml worker type that runs this job class, or ""
     site: str  # THIS_SITE, "site 3f2a1b" for another AtoM site, NOT_ATOM
     description: str
     total: int
@@ -71,18 +72,22 @@ def build_queue_rows(
     snapshots: Iterable[ServerSnapshot],
     *,
     site_prefix: str | None,
-    job_classes: Iterable[str],
+    worker_types: Mapping[str, Iterable[str]],
     reuse: dict | None = None,
 ) -> list[QueueRow]:
     """Every function of every reachable server, with its alert.
 
-    ``job_classes`` are this site's AtoM job types (from gearman.yml): each one with no
+    ``worker_types`` are this site's (gearman.yml): each of their job classes with no
     capable worker anywhere gets a row even when the server has never heard of it.
     ``reuse`` (kept by the caller between polls) gives back the same row object for a function
     that did not change, so a caller can skip it by identity.
     """
     known = reuse if reuse is not None else {}
     made: dict = {}
+    type_of: dict[str, str] = {}
+    for worker_type, classes in worker_types.items():
+        for job_class in classes:
+            type_of.setdefault(job_class, worker_type)
     sites = SiteNames(site_prefix)
     reachable = [s for s in snapshots if s.reachable]
     capable: dict[str, int] = {}
@@ -91,7 +96,7 @@ def build_queue_rows(
             capable[stats.function] = capable.get(stats.function, 0) + stats.workers
     unserved = set()
     if site_prefix is not None and reachable:
-        unserved = {c for c in job_classes if capable.get(site_prefix + c, 0) == 0}
+        unserved = {c for c in type_of if capable.get(site_prefix + c, 0) == 0}
 
     rows: list[QueueRow] = []
     for snapshot in reachable:
@@ -112,6 +117,7 @@ def build_queue_rows(
                 server=snapshot.server,
                 function=stats.function,
                 job_class=job_class,
+                worker_type=type_of.get(job_class, "") if prefix else "",
                 site=sites.name(prefix),
                 description=describe_job_class(job_class) if prefix else "",
                 total=stats.total,
@@ -135,6 +141,7 @@ def build_queue_rows(
                         server=first,
                         function=site_prefix + job_class,
                         job_class=job_class,
+                        worker_type=type_of[job_class],
                         site=THIS_SITE,
                         description=describe_job_class(job_class),
                         total=0,

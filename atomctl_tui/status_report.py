@@ -29,7 +29,7 @@ def exit_status(snapshots: tuple[ServerSnapshot, ...]) -> int:
 
 def status_document(settings: Settings, snapshots: tuple[ServerSnapshot, ...]) -> dict:
     rows = build_queue_rows(
-        snapshots, site_prefix=settings.site_prefix, job_classes=settings.job_classes
+        snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
     )
     return {
         "format": FORMAT_VERSION,
@@ -66,6 +66,7 @@ def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict:
         {
             "function": r.function,
             "job_class": r.job_class,
+            "worker_type": r.worker_type,
             "site": r.site,
             "total": r.total,
             "running": r.running,

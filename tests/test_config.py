@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from atomctl_tui.atom import site_prefix
+from atomctl_tui.atom import DEFAULT_WORKER_TYPES, site_prefix
 from atomctl_tui.config import (
     DEFAULT_JOURNAL_BACKLOG,
     DEFAULT_UNIT_PATTERNS,
@@ -141,7 +141,10 @@ def test_the_apps_qubit_override_file_wins_and_keeps_worker_types(tmp_path):
     chosen = settings(tmp_path, cli_atom_root=str(root))
     assert servers(chosen) == ["g1:1", "g2:2"]
     assert chosen.servers_source == str(root / "apps/qubit/config/gearman.yml")
-    assert chosen.job_classes == ("arFindingAidJob", "qtSwordPluginWorker")
+    assert dict(chosen.worker_types) == {
+        "general": ("arFindingAidJob",),
+        "sword": ("qtSwordPluginWorker",),
+    }
     assert chosen.site_prefix == site_prefix(root, "site-b")
 
 
@@ -151,7 +154,7 @@ def test_broken_gearman_yml_is_a_warning_with_file_and_line_not_a_stop(tmp_path)
     (warning,) = chosen.warnings
     assert re.search(r"config/gearman\.yml:\d+: not valid YAML", warning)
     assert chosen.servers_source == "built-in default"
-    assert len(chosen.job_classes) == 18  # AtoM's own worker types stand in
+    assert dict(chosen.worker_types) == DEFAULT_WORKER_TYPES  # AtoM's own stand in
     assert chosen.site_prefix == site_prefix(root)
 
 

@@ -49,7 +49,9 @@ def by_class(rows):
 
 
 def test_rows_strip_the_prefix_and_join_status_with_priorities():
-    rows = by_class(build_queue_rows([snapshot()], site_prefix=PREFIX, job_classes=ALL_CLASSES))
+    rows = by_class(
+        build_queue_rows([snapshot()], site_prefix=PREFIX, worker_types=DEFAULT_WORKER_TYPES)
+    )
     assert len(rows) == 18
     finding_aid = rows["arFindingAidJob"]
     assert (finding_aid.total, finding_aid.waiting, finding_aid.workers) == (3, 3, 0)
@@ -58,20 +60,26 @@ def test_rows_strip_the_prefix_and_join_status_with_priorities():
     assert finding_aid.site == THIS_SITE
     assert finding_aid.function == PREFIX + "arFindingAidJob"
     assert rows["qtSwordPluginWorker"].description.startswith("Archivematica DIP upload")
+    assert (finding_aid.worker_type, rows["qtSwordPluginWorker"].worker_type) == (
+        "general",
+        "sword",
+    )
 
 
 def test_other_sites_and_foreign_functions_are_grouped_not_mixed_in():
     extra = (f"{OTHER}arFindingAidJob\t4\t0\t1", "resize_image\t1\t0\t1")
-    rows = build_queue_rows([snapshot(extra)], site_prefix=PREFIX, job_classes=ALL_CLASSES)
+    rows = build_queue_rows(
+        [snapshot(extra)], site_prefix=PREFIX, worker_types=DEFAULT_WORKER_TYPES
+    )
     sites = {(r.site, r.job_class) for r in rows if r.function in {e.split("\t")[0] for e in extra}}
     assert sites == {("site 012345", "arFindingAidJob"), (NOT_ATOM, "resize_image")}
     foreign = next(r for r in rows if r.job_class == "resize_image")
-    assert foreign.description == ""
+    assert (foreign.description, foreign.worker_type) == ("", "")
 
 
 def test_waiting_without_worker_and_job_types_without_worker_are_alerts():
     snapshots = [snapshot()]
-    rows = build_queue_rows(snapshots, site_prefix=PREFIX, job_classes=ALL_CLASSES)
+    rows = build_queue_rows(snapshots, site_prefix=PREFIX, worker_types=DEFAULT_WORKER_TYPES)
     alerts = find_alerts(snapshots, rows)
     waiting = {a.job_class for a in alerts if a.kind == WAITING_WITHOUT_WORKER}
     assert waiting == {"arFindingAidJob", "arValidateCsvJob", "qtSwordPluginWorker"}
@@ -90,7 +98,9 @@ def test_a_served_job_type_raises_no_alert_even_on_another_server():
         functions=join_functions([parse_status_line(f"{PREFIX}arFindingAidJob\t0\t0\t1")], []),
     )
     snapshots = [snapshot(), served]
-    rows = build_queue_rows(snapshots, site_prefix=PREFIX, job_classes=["arFindingAidJob"])
+    rows = build_queue_rows(
+        snapshots, site_prefix=PREFIX, worker_types={"general": ["arFindingAidJob"]}
+    )
     alerts = find_alerts(snapshots, rows)
     # Waiting on the first server with nobody there is still an outage for those jobs...
     assert [(a.kind, a.server) for a in alerts if a.job_class == "arFindingAidJob"] == [
@@ -102,16 +112,19 @@ def test_a_served_job_type_raises_no_alert_even_on_another_server():
 
 def test_a_job_type_the_server_never_heard_of_gets_a_row_and_an_alert():
     rows = build_queue_rows(
-        [snapshot()], site_prefix=PREFIX, job_classes=["arFindingAidJob", "arNewJob"]
+        [snapshot()],
+        site_prefix=PREFIX,
+        worker_types={"general": ["arFindingAidJob"], "new": ["arNewJob"]},
     )
     new = by_class(rows)["arNewJob"]
     assert (new.total, new.workers, new.alerts) == (0, 0, (NO_CAPABLE_WORKER,))
+    assert new.worker_type == "new"
     assert new.site == THIS_SITE
 
 
 def test_no_site_known_means_no_job_type_alerts():
     snapshots = [snapshot()]
-    rows = build_queue_rows(snapshots, site_prefix=None, job_classes=ALL_CLASSES)
+    rows = build_queue_rows(snapshots, site_prefix=None, worker_types=DEFAULT_WORKER_TYPES)
     assert {r.site for r in rows} == {"site 1004a1"}
     assert not any(a.kind == NO_CAPABLE_WORKER for a in find_alerts(snapshots, rows))
 
@@ -120,7 +133,7 @@ def test_an_unreachable_server_is_an_alert_and_has_no_rows():
     down = ServerSnapshot(
         server="10.0.0.9:4730", reachable=False, since=0.0, polled_at=0.0, error="no route"
     )
-    rows = build_queue_rows([down], site_prefix=PREFIX, job_classes=ALL_CLASSES)
+    rows = build_queue_rows([down], site_prefix=PREFIX, worker_types=DEFAULT_WORKER_TYPES)
     alerts = find_alerts([down], rows)
     assert rows == []
     assert [(a.kind, a.message) for a in alerts] == [

@@ -45,6 +45,7 @@ COLUMNS = (
     Column("normal", "Norm", numeric=True),
     Column("low", "Low", numeric=True),
     Column("total", "Total", numeric=True),
+    Column("worker_type", "Type"),
     Column("site", "Site"),
     Column("description", "Description"),
     Column("server", "Server"),
@@ -129,7 +130,7 @@ class QueuesPane(Pane, can_focus=False):
             rows = build_queue_rows(
                 snapshots,
                 site_prefix=settings.site_prefix,
-                job_classes=settings.job_classes,
+                worker_types=settings.worker_types,
                 reuse=self._row_objects,
             )
             self.rows = {row.key: row for row in rows}
@@ -153,6 +154,7 @@ class QueuesPane(Pane, can_focus=False):
             row.normal,
             row.low,
             row.total,
+            row.worker_type,
             row.site,
             row.description,
             row.server,
@@ -164,7 +166,14 @@ class QueuesPane(Pane, can_focus=False):
         needle = self.filter_text.lower()
         return any(
             needle in field.lower()
-            for field in (row.job_class, row.site, row.description, row.server, row.function)
+            for field in (
+                row.job_class,
+                row.worker_type,
+                row.site,
+                row.description,
+                row.server,
+                row.function,
+            )
         )
 
     def _sync_table(self) -> None:
