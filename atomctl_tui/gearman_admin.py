@@ -15,7 +15,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import unquote_plus
@@ -34,6 +34,7 @@ READ_BLOCK = 64 * 1024
 _END_MARKS = (b"\n.\n", b"\n.\r\n")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # A job handle or function name goes on the command line: one token, printable, no spaces.
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
@@ -279,18 +280,18 @@ class GearmanAdminClient:
     # -- the wire -------------------------------------------------------------------------
 
     async def _listing(self, command: str, parse: Callable[[str], T | None]) -> Listing[T]:
-        lines = await self._call(command, multi_line=True)
-        # A quiet server repeats itself: the same reply gives back the same Listing, unparsed,
-        # and callers can tell "nothing changed" by identity.
+        reply = await self._call(command, self._read_listing)
+        # A quiet server repeats itself: the same bytes give back the same Listing, not even
+        # decoded again, and callers can tell "nothing changed" by identity.
         previous = self._last_listing.get(command)
-        if previous is not None and previous[0] == lines:
+        if previous is not None and previous[0] == reply:
             return previous[1]
         # Lines that did not change keep their parsed object: only news is parsed.
         known = self._parsed_lines.get(command, {})
         parsed: dict[str, T | None] = {}
         items: list[T] = []
         malformed = 0
-        for line in lines:
+        for line in self._split_lines(reply, command):
             item = known[line] if line in known else parse(line)
             parsed[line] = item
             if item is None:
@@ -298,26 +299,29 @@ class GearmanAdminClient:
             else:
                 items.append(item)
         listing = Listing(tuple(items), malformed)
-        self._last_listing[command] = (lines, listing)
+        self._last_listing[command] = (reply, listing)
         self._parsed_lines[command] = parsed
         return listing
 
     async def _ok(self, command: str) -> str:
         """A one-line reply ``OK [text]``; its text."""
-        (line,) = await self._call(command, multi_line=False)
+        line = await self._call(command, self._read_line_reply)
         if line == "OK" or line.startswith("OK "):
             return line[3:].strip()
         verb = command.split(" ")[0]
         raise ProtocolError(f"{self.address}: unexpected reply to '{verb}': {line[:80]!r}")
 
-    async def _call(self, command: str, *, multi_line: bool) -> list[str]:
+    async def _call(
+        self, command: str, read: Callable[[asyncio.StreamReader, str], Awaitable[R]]
+    ) -> R:
+        """Send one command and ``read`` its reply, within the call timeout."""
         async with self._lock:
             try:
                 async with asyncio.timeout(self.call_timeout):
                     reader, writer = await self._connection()
                     writer.write(command.encode() + b"\n")
                     await writer.drain()
-                    return await self._read_reply(reader, command, multi_line)
+                    return await read(reader, command)
             except CommandRefused:
                 raise  # a whole reply was read: the connection is still in step
             except TimeoutError as exc:
@@ -335,24 +339,24 @@ class GearmanAdminClient:
                     f"{self.address}: connection lost during '{command}' ({_reason(exc)})"
                 ) from exc
 
-    async def _read_reply(
-        self, reader: asyncio.StreamReader, command: str, multi_line: bool
-    ) -> list[str]:
-        first = await self._read_line(reader, command)
-        refused = parse_error_line(first)
+    async def _read_line_reply(self, reader: asyncio.StreamReader, command: str) -> str:
+        line = await self._read_line(reader, command)
+        refused = parse_error_line(line)
         if refused is not None:
             raise refused
-        if not multi_line:
-            return [first]
+        return line
+
+    async def _read_listing(self, reader: asyncio.StreamReader, command: str) -> bytes:
+        """A multi-line reply as the bytes of its lines, each ending in "\n", without the
+        end mark. The first line is read alone: it may be an ERR."""
+        first = await self._read_line_reply(reader, command)
         if first == ".":
-            return []
-        return [first, *await self._read_rest(reader, command)]
+            return b""
+        return first.encode() + b"\n" + (await self._read_rest(reader, command))
 
-    async def _read_rest(self, reader: asyncio.StreamReader, command: str) -> list[str]:
-        """The lines after the first, up to the end mark: read in blocks, split once.
-
-        A thousand-function `status` is a few reads instead of a thousand.
-        """
+    async def _read_rest(self, reader: asyncio.StreamReader, command: str) -> bytes:
+        """The lines after the first, up to the end mark, read in blocks rather than line by
+        line: a thousand-function `status` is a few reads instead of a thousand."""
         buffer = bytearray(b"\n")  # so that the end mark is always a whole "\n.\n"
         searched = newlines = 0
         while True:
@@ -363,7 +367,7 @@ class GearmanAdminClient:
                         raise ProtocolError(
                             f"{self.address}: the server sent more after the end of '{command}'"
                         )
-                    return self._split_lines(bytes(buffer[1 : end + 1]), command)
+                    return bytes(buffer[1 : end + 1])
             tail = len(buffer) - buffer.rfind(b"\n") - 1
             if tail > self.max_line_bytes:
                 raise self._line_too_long(command)

@@ -9,7 +9,9 @@ app-level GearmanWorkersSeen per reachable server — the Workers pane.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
+from collections import deque
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +24,8 @@ from atomctl_tui.job_server import JobServersWatch, ServerSnapshot, pause_betwee
 from atomctl_tui.ui.messages import GearmanWorkersSeen
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
+
+RTT_POLLS = 10
 
 
 class JobServerPane(Pane, can_focus=False):
@@ -37,6 +41,8 @@ class JobServerPane(Pane, can_focus=False):
         self._wake = asyncio.Event()
         self._watch: JobServersWatch | None = None
         self._shape: tuple[int, ...] = ()
+        self._text = Text()
+        self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
 
     @property
     def settings(self) -> Settings:
@@ -83,12 +89,25 @@ class JobServerPane(Pane, can_focus=False):
 
     def show(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         self.snapshots = snapshots
+        for snapshot in snapshots:
+            if snapshot.rtt is not None:
+                rtts = self._round_trips.setdefault(snapshot.server, deque(maxlen=RTT_POLLS))
+                rtts.append(snapshot.rtt)
         text = self.render_state(snapshots)
-        # A new layout only when the text's shape changes: the round trip time changes every
-        # poll, and laying out the whole screen each second would cost more than all the rest.
+        if text == self._text:
+            return  # a quiet poll: no repaint at all
+        self._text = text
+        # A new layout only when the text's shape changes: laying out the whole screen for a
+        # new digit would cost more than all the rest of a poll.
         shape = tuple(len(line) for line in text.plain.split("\n"))
         self.state_view.update(text, layout=shape != self._shape)
         self._shape = shape
+
+    def round_trip(self, server: str) -> str:
+        """The median of the last polls' round trips: steadier to read than one, and the
+        pane is not repainted every second for a jitter of a few microseconds."""
+        rtts = self._round_trips.get(server)
+        return f"{statistics.median(rtts) * 1000:.1f} ms" if rtts else "?"
 
     def render_state(self, snapshots: tuple[ServerSnapshot, ...]) -> Text:
         text = Text()
@@ -101,7 +120,7 @@ class JobServerPane(Pane, can_focus=False):
                 text.append(f"  up since {since}\n")
                 text.append(f"  gearmand {snapshot.version} pid {snapshot.pid}\n")
                 workers = len(snapshot.worker_connections)
-                rtt = f"{snapshot.rtt * 1000:.1f} ms" if snapshot.rtt is not None else "?"
+                rtt = self.round_trip(snapshot.server)
                 text.append(f"  {workers} worker{'s' if workers != 1 else ''} · rtt {rtt}\n")
                 text.append(
                     f"  {snapshot.total} queued · {snapshot.running} run · "
