@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from atomctl_tui.atom import site_prefix
-from tests.gearman import gearadmin_table, worker_units
+from tests.gearman_lab import gearadmin_table, worker_units
 from tests.labs import unit_property
 
 CLI = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")

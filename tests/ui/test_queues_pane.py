@@ -8,7 +8,7 @@ import re
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.queues import QueuesPane
-from tests.gearman import (
+from tests.gearman_lab import (
     drain,
     gearadmin_table,
     lab_settings,
