@@ -6,8 +6,10 @@ so that several sites can share one job server (lib/job/arGearman.class.php).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +17,9 @@ import yaml
 
 DEFAULT_ATOM_ROOT = Path("/usr/share/nginx/atom")
 DEFAULT_GEARMAN_SERVER = "127.0.0.1:4730"
+BUILT_IN_SOURCE = "built-in default"
+# md5 in lower-case hex, then '-': what AtoM puts in front of every job class.
+_SITE_PREFIX = re.compile(r"^([0-9a-f]{32}-)(.+)$")
 
 # AtoM's config/gearman.yml `worker_types`, as shipped with AtoM 2.x.
 DEFAULT_WORKER_TYPES: dict[str, tuple[str, ...]] = {
@@ -69,6 +74,20 @@ def site_prefix(atom_root: str | os.PathLike[str], workers_key: str = "") -> str
     return hashlib.md5((real + workers_key).encode()).hexdigest() + "-"
 
 
+@functools.lru_cache(maxsize=8192)  # the same few names come back every poll
+def split_function_name(function: str) -> tuple[str | None, str]:
+    """``(site prefix, job class)`` of a Gearman function; no prefix when it is not AtoM's."""
+    match = _SITE_PREFIX.match(function)
+    if match is None:
+        return None, function
+    return match.group(1), match.group(2)
+
+
+def describe_job_class(job_class: str) -> str:
+    """A short description of what an AtoM job class does, or '' for one AtoM does not ship."""
+    return JOB_DESCRIPTIONS.get(job_class, "")
+
+
 @dataclass(frozen=True)
 class GearmanConfig:
     """AtoM's Gearman settings for one site, and the file they came from."""
@@ -77,7 +96,11 @@ class GearmanConfig:
     worker_types: dict[str, tuple[str, ...]] = field(
         default_factory=lambda: dict(DEFAULT_WORKER_TYPES)
     )
-    source: str = "built-in default"
+    source: str = BUILT_IN_SOURCE  # where ``servers`` came from
+
+    @property
+    def servers_from_file(self) -> bool:
+        return self.source != BUILT_IN_SOURCE
 
     def job_classes(self, types: list[str] | None = None) -> list[str]:
         """Job classes of the given worker types (all types when None), in config order."""
@@ -98,11 +121,20 @@ def gearman_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
     return [root / "config" / "gearman.yml", root / "apps" / "qubit" / "config" / "gearman.yml"]
 
 
+def app_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
+    """Where old AtoM (≤ 2.3) kept its ``gearman_job_server`` setting, lowest precedence first."""
+    root = Path(atom_root)
+    return [root / "config" / "app.yml", root / "apps" / "qubit" / "config" / "app.yml"]
+
+
 def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
-    """Read ``servers`` and ``worker_types`` the way symfony cascades AtoM's gearman.yml files."""
+    """Read ``servers`` and ``worker_types`` the way symfony cascades AtoM's gearman.yml files.
+
+    When no gearman.yml names servers, the legacy ``gearman_job_server`` of app.yml does.
+    """
     servers: tuple[str, ...] | None = None
     worker_types: dict[str, tuple[str, ...]] | None = None
-    source = "built-in default"
+    source = BUILT_IN_SOURCE
     for path in gearman_yml_paths(atom_root):
         if not path.is_file():
             continue
@@ -112,11 +144,30 @@ def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
             source = str(path)
         if "worker_types" in section:
             worker_types = _parse_worker_types(section["worker_types"], path)
+    if servers is None:
+        for path in app_yml_paths(atom_root):
+            if not path.is_file():
+                continue
+            section = _read_all_section(path)
+            if "gearman_job_server" in section:
+                servers = _parse_legacy_servers(section["gearman_job_server"], path)
+                source = f"{path} (legacy gearman_job_server)"
     return GearmanConfig(
         servers=servers or (DEFAULT_GEARMAN_SERVER,),
         worker_types=worker_types or dict(DEFAULT_WORKER_TYPES),
         source=source,
     )
+
+
+def read_workers_key(atom_root: str | os.PathLike[str]) -> str:
+    """The app's ``workers_key`` (app.yml), part of the site prefix; '' when none is set."""
+    key = ""
+    for path in app_yml_paths(atom_root):
+        if path.is_file():
+            value = _read_all_section(path).get("workers_key")
+            if value is not None:
+                key = str(value)
+    return key
 
 
 def _read_all_section(path: Path) -> dict:
@@ -148,6 +199,16 @@ def _parse_servers(value: object, path: Path) -> tuple[str, ...]:
     servers = tuple(str(item).strip() for item in items if str(item).strip())
     if not servers:
         raise AtomConfigError(f"{path}: 'servers' names no server")
+    return servers
+
+
+def _parse_legacy_servers(value: object, path: Path) -> tuple[str, ...]:
+    # Net_Gearman takes one "host:port" or several separated by commas.
+    if not isinstance(value, str):
+        raise AtomConfigError(f"{path}: 'gearman_job_server' must be a string like host:4730")
+    servers = tuple(item.strip() for item in value.split(",") if item.strip())
+    if not servers:
+        raise AtomConfigError(f"{path}: 'gearman_job_server' names no server")
     return servers
 
 

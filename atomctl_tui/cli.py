@@ -1,30 +1,138 @@
-"""`atomctl-tui`: open the console."""
+"""`atomctl-tui`: open the console, or print one status snapshot (`atomctl-tui status`)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import sys
 
 from atomctl_tui import __version__
+from atomctl_tui.config import CONFIG_ENV, ConfigError, Settings, resolve_settings
 from atomctl_tui.hosts import local_host
+
+EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreachable"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+SOURCE_OPTIONS = ("gearman", "atom_root", "config", "interval")
+
+
+def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    # Accepted before and after the subcommand. argparse lets a subcommand's values replace
+    # the main parser's, so the subcommand's copies go to their own names and are merged.
+    prefix = "sub_" if in_subcommand else ""
+    parser.add_argument(
+        "--gearman",
+        dest=f"{prefix}gearman",
+        metavar="HOST:PORT",
+        action="append",
+        default=[],
+        help="a Gearman job server to watch; repeat for several (default: the config file,"
+        " then AtoM's gearman.yml, then 127.0.0.1:4730)",
+    )
+    parser.add_argument(
+        "--atom-root",
+        dest=f"{prefix}atom_root",
+        metavar="PATH",
+        help="the AtoM site: its gearman.yml and its job prefix"
+        " (default: /usr/share/nginx/atom when it exists)",
+    )
+    parser.add_argument(
+        "--config",
+        dest=f"{prefix}config",
+        metavar="FILE",
+        help=f"the config file (default: ${CONFIG_ENV}, else"
+        " $XDG_CONFIG_HOME/atomctl-tui/config.yaml)",
+    )
+    parser.add_argument(
+        "--interval",
+        dest=f"{prefix}interval",
+        metavar="SECONDS",
+        type=_interval,
+        help="seconds between polls of the job servers (default: 1)",
+    )
+
+
+def _merge_subcommand_options(args: argparse.Namespace) -> argparse.Namespace:
+    for name in SOURCE_OPTIONS:
+        value = getattr(args, f"sub_{name}", None)
+        if name == "gearman":
+            args.gearman = [*args.gearman, *(value or [])]
+        elif value is not None:
+            setattr(args, name, value)
+    return args
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="atomctl-tui",
         description="A keyboard-driven console for AtoM's Gearman job server, its atom-worker"
         " systemd units and their journal. Press ? in the console for every key.",
+        epilog="`atomctl-tui status --json` prints one snapshot of the job servers and exits"
+        " 0, or 2 when a server is unreachable (1: bad options or config).",
     )
     parser.add_argument("--version", action="version", version=f"atomctl-tui {__version__}")
+    _add_source_options(parser, in_subcommand=False)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    status = commands.add_parser(
+        "status",
+        help="print one snapshot of the job servers and exit (0 ok, 2 a server unreachable)",
+        description="Poll every job server once and print servers, functions, workers and"
+        " alerts. Exit status: 0 all reachable, 2 a server unreachable, 1 bad options.",
+    )
+    status.add_argument("--json", action="store_true", help="print JSON (see the README)")
+    _add_source_options(status, in_subcommand=True)
     return parser
 
 
+def settings_from(args: argparse.Namespace) -> Settings:
+    return resolve_settings(
+        cli_servers=args.gearman,
+        cli_atom_root=args.atom_root,
+        cli_interval=args.interval,
+        cli_config=args.config,
+    )
+
+
+def run_status(settings: Settings, *, as_json: bool) -> int:
+    from atomctl_tui.status_report import exit_status, status_document, status_text, take_snapshots
+
+    snapshots = asyncio.run(take_snapshots(settings))
+    document = status_document(settings, snapshots)
+    print(json.dumps(document, indent=2) if as_json else status_text(document))
+    return exit_status(snapshots)
+
+
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
-    # Imported here so `--help` and `--version` answer without loading Textual.
+    parser = build_parser()
+    args = _merge_subcommand_options(parser.parse_args(argv))
+    try:
+        settings = settings_from(args)
+    except ConfigError as exc:
+        print(f"atomctl-tui: {exc}", file=sys.stderr)
+        return EXIT_BAD_USAGE
+    if args.command == "status":
+        return run_status(settings, as_json=args.json)
+    # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
-    AtomctlApp(local_host()).run()
+    AtomctlApp(local_host(), settings=settings).run()
     return 0
 
 

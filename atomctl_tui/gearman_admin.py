@@ -1,8 +1,75 @@
-"""gearmand's text admin protocol: typed replies (an asyncio client follows in its own issue)."""
+"""gearmand's text admin protocol: an asyncio client and typed replies.
+
+One command per line; multi-line replies end with a line holding ``.``; errors come back as
+``ERR CODE url+encoded+text``. The client never trusts the server: every call has a timeout,
+every line a size limit and every reply a line limit, and a line it cannot read is counted
+and skipped. After a timeout or a reply it could not follow, the connection is dropped so a
+later call never reads an earlier call's leftovers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import re
+import socket
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+from urllib.parse import unquote_plus
+
+DEFAULT_PORT = 4730
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_CALL_TIMEOUT = 2.0
+# A function name is at most a few hundred bytes in practice; one status line of gearmand is
+# name + 3 numbers. 64 KiB is far above any honest line and far below a hostile one.
+DEFAULT_MAX_LINE_BYTES = 64 * 1024
+# 1,000,000 queued jobs or functions is beyond any AtoM site; a reply longer than that is
+# treated as one that never ends.
+DEFAULT_MAX_REPLY_LINES = 1_000_000
+DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+READ_BLOCK = 64 * 1024
+_END_MARKS = (b"\n.\n", b"\n.\r\n")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# A job handle or function name goes on the command line: one token, printable, no spaces.
+_TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
+# Names read from a reply: anything but tabs and control characters (a terminal would obey
+# them); numbers: ASCII digits only.
+_NAME = r"([^\x00-\x1f\x7f-\x9f]+)"
+_COUNT = r"\t([0-9]+)"
+_STATUS_LINE = re.compile(_NAME + _COUNT * 3 + "$")
+_PRIORITY_LINE = re.compile(_NAME + _COUNT * 4 + "$")
+_JOB_LINE = re.compile(_NAME + _COUNT + r"\t([01])\t([01])$")
+
+
+class GearmanAdminError(Exception):
+    """A call to a job server that did not give an answer; the message says why in words."""
+
+
+class ServerUnreachable(GearmanAdminError):
+    """No connection could be made (refused, unknown host, no route, connect timeout)."""
+
+
+class AdminTimeout(GearmanAdminError):
+    """The server did not finish its reply in time."""
+
+
+class ProtocolError(GearmanAdminError):
+    """The reply was not gearmand's admin protocol (too long, cut off, unexpected)."""
+
+
+class CommandRefused(GearmanAdminError):
+    """gearmand answered ``ERR CODE text``: the command was understood and refused."""
+
+    def __init__(self, code: str, text: str) -> None:
+        self.code = code
+        self.text = text
+        super().__init__(f"{code}: {text}" if text else code)
 
 
 @dataclass(frozen=True)
@@ -24,6 +91,50 @@ class WorkerConnection:
         return None
 
 
+@dataclass(frozen=True)
+class FunctionStatus:
+    """One line of `status`: ``total`` counts queued and running jobs."""
+
+    function: str
+    total: int
+    running: int
+    workers: int
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.total - self.running)
+
+
+@dataclass(frozen=True)
+class FunctionPriorities:
+    """One line of `prioritystatus`: jobs waiting (not running) per priority."""
+
+    function: str
+    high: int
+    normal: int
+    low: int
+    workers: int
+
+
+@dataclass(frozen=True)
+class QueuedJob:
+    """One line of `show jobs`. A cancelled job stays listed, ignored and no longer queued,
+    until a worker asks for it and gearmand drops it."""
+
+    handle: str
+    retries: int
+    ignored: bool
+    queued: bool
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """A multi-line reply: the lines understood, and how many were not."""
+
+    items: tuple[T, ...]
+    malformed: int = 0
+
+
 def parse_workers_line(line: str) -> WorkerConnection | None:
     """``FD IP CLIENT_ID : func1 func2``; None for a line of another shape."""
     head, colon, tail = line.partition(" :")
@@ -37,3 +148,311 @@ def parse_workers_line(line: str) -> WorkerConnection | None:
         client_id=None if client_id == "-" else client_id,
         functions=tuple(tail.split()),
     )
+
+
+def parse_status_line(line: str) -> FunctionStatus | None:
+    """``FUNCTION\\tTOTAL\\tRUNNING\\tWORKERS``; None for a line of another shape."""
+    match = _STATUS_LINE.match(line)
+    if match is None:
+        return None
+    function, total, running, workers = match.groups()
+    return FunctionStatus(function, int(total), int(running), int(workers))
+
+
+def parse_priority_line(line: str) -> FunctionPriorities | None:
+    """``FUNCTION\\tHIGH\\tNORMAL\\tLOW\\tWORKERS``; None for a line of another shape."""
+    match = _PRIORITY_LINE.match(line)
+    if match is None:
+        return None
+    function, high, normal, low, workers = match.groups()
+    return FunctionPriorities(function, int(high), int(normal), int(low), int(workers))
+
+
+def parse_job_line(line: str) -> QueuedJob | None:
+    """``HANDLE\\tRETRIES\\tIGNORE_JOB\\tJOB_QUEUED``; None for a line of another shape."""
+    match = _JOB_LINE.match(line)
+    if match is None:
+        return None
+    handle, retries, ignored, queued = match.groups()
+    return QueuedJob(handle, int(retries), ignored == "1", queued == "1")
+
+
+def parse_unique_line(line: str) -> str | None:
+    return line if line and _TOKEN.match(line) else None
+
+
+def parse_error_line(line: str) -> CommandRefused | None:
+    """``ERR CODE url+encoded+text`` as an error; None when the line is not an error."""
+    if line != "ERR" and not line.startswith("ERR "):
+        return None
+    _, _, rest = line.partition(" ")
+    code, _, text = rest.strip().partition(" ")
+    return CommandRefused(code or "UNKNOWN_ERROR", unquote_plus(text).strip())
+
+
+def format_address(host: str, port: int) -> str:
+    """``host:port``, with an IPv6 literal in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class GearmanAdminClient:
+    """An asyncio client for one job server's admin port, one call at a time.
+
+    The connection is opened on the first call and kept; it is dropped after any call that
+    did not end cleanly, and reopened by the next call.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int = DEFAULT_PORT,
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_reply_lines: int = DEFAULT_MAX_REPLY_LINES,
+        max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self.call_timeout = call_timeout
+        self.max_line_bytes = max_line_bytes
+        self.max_reply_lines = max_reply_lines
+        self.max_reply_bytes = max_reply_bytes
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._lock = asyncio.Lock()
+        self._last_listing: dict[str, tuple[list[str], Listing]] = {}
+        self._parsed_lines: dict[str, dict] = {}
+        self.connected_at: float | None = None  # time.monotonic() of the current connection
+
+    @property
+    def address(self) -> str:
+        return format_address(self.host, self.port)
+
+    async def __aenter__(self) -> GearmanAdminClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def status(self) -> Listing[FunctionStatus]:
+        return await self._listing("status", parse_status_line)
+
+    async def priority_status(self) -> Listing[FunctionPriorities]:
+        return await self._listing("prioritystatus", parse_priority_line)
+
+    async def workers(self) -> Listing[WorkerConnection]:
+        return await self._listing("workers", parse_workers_line)
+
+    async def show_jobs(self) -> Listing[QueuedJob]:
+        return await self._listing("show jobs", parse_job_line)
+
+    async def show_unique_jobs(self) -> Listing[str]:
+        return await self._listing("show unique jobs", parse_unique_line)
+
+    async def version(self) -> str:
+        return await self._ok("version")
+
+    async def getpid(self) -> int:
+        text = await self._ok("getpid")
+        if not text.isdigit():
+            raise ProtocolError(f"{self.address}: 'getpid' answered {text[:80]!r}, not a pid")
+        return int(text)
+
+    async def cancel_job(self, handle: str) -> None:
+        """Ask gearmand to drop a queued job; CommandRefused (UNKNOWN_JOB) when it has none."""
+        await self._ok(f"cancel job {_token(handle, 'job handle')}")
+
+    async def maxqueue(
+        self, function: str, high: int, normal: int | None = None, low: int | None = None
+    ) -> None:
+        """Limit a function's queue: one size for all priorities, or one per priority."""
+        sizes = [high] if normal is None and low is None else [high, normal, low]
+        if any(not isinstance(n, int) or n < 0 for n in sizes):
+            raise GearmanAdminError(f"queue sizes must be whole numbers ≥ 0, not {sizes}")
+        words = " ".join(str(n) for n in sizes)
+        await self._ok(f"maxqueue {_token(function, 'function name')} {words}")
+
+    # -- the wire -------------------------------------------------------------------------
+
+    async def _listing(self, command: str, parse: Callable[[str], T | None]) -> Listing[T]:
+        reply = await self._call(command, self._read_listing)
+        # A quiet server repeats itself: the same bytes give back the same Listing, not even
+        # decoded again, and callers can tell "nothing changed" by identity.
+        previous = self._last_listing.get(command)
+        if previous is not None and previous[0] == reply:
+            return previous[1]
+        # Lines that did not change keep their parsed object: only news is parsed.
+        known = self._parsed_lines.get(command, {})
+        parsed: dict[str, T | None] = {}
+        items: list[T] = []
+        malformed = 0
+        for line in self._split_lines(reply, command):
+            item = known[line] if line in known else parse(line)
+            parsed[line] = item
+            if item is None:
+                malformed += 1
+            else:
+                items.append(item)
+        listing = Listing(tuple(items), malformed)
+        self._last_listing[command] = (reply, listing)
+        self._parsed_lines[command] = parsed
+        return listing
+
+    async def _ok(self, command: str) -> str:
+        """A one-line reply ``OK [text]``; its text."""
+        line = await self._call(command, self._read_line_reply)
+        if line == "OK" or line.startswith("OK "):
+            return line[3:].strip()
+        verb = command.split(" ")[0]
+        raise ProtocolError(f"{self.address}: unexpected reply to '{verb}': {line[:80]!r}")
+
+    async def _call(
+        self, command: str, read: Callable[[asyncio.StreamReader, str], Awaitable[R]]
+    ) -> R:
+        """Send one command and ``read`` its reply, within the call timeout."""
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self.call_timeout):
+                    reader, writer = await self._connection()
+                    writer.write(command.encode() + b"\n")
+                    await writer.drain()
+                    return await read(reader, command)
+            except CommandRefused:
+                raise  # a whole reply was read: the connection is still in step
+            except TimeoutError as exc:
+                await self.close()
+                raise AdminTimeout(
+                    f"{self.address}: no complete reply to '{command}' within"
+                    f" {self.call_timeout:g} s"
+                ) from exc
+            except GearmanAdminError:
+                await self.close()
+                raise
+            except (OSError, EOFError) as exc:
+                await self.close()
+                raise ProtocolError(
+                    f"{self.address}: connection lost during '{command}' ({_reason(exc)})"
+                ) from exc
+
+    async def _read_line_reply(self, reader: asyncio.StreamReader, command: str) -> str:
+        line = await self._read_line(reader, command)
+        refused = parse_error_line(line)
+        if refused is not None:
+            raise refused
+        return line
+
+    async def _read_listing(self, reader: asyncio.StreamReader, command: str) -> bytes:
+        """A multi-line reply as the bytes of its lines, each ending in "\n", without the
+        end mark. The first line is read alone: it may be an ERR."""
+        first = await self._read_line_reply(reader, command)
+        if first == ".":
+            return b""
+        return first.encode() + b"\n" + (await self._read_rest(reader, command))
+
+    async def _read_rest(self, reader: asyncio.StreamReader, command: str) -> bytes:
+        """The lines after the first, up to the end mark, read in blocks rather than line by
+        line: a thousand-function `status` is a few reads instead of a thousand."""
+        buffer = bytearray(b"\n")  # so that the end mark is always a whole "\n.\n"
+        searched = newlines = 0
+        while True:
+            for mark in _END_MARKS:
+                end = buffer.find(mark, searched)
+                if end >= 0:
+                    if end + len(mark) != len(buffer):
+                        raise ProtocolError(
+                            f"{self.address}: the server sent more after the end of '{command}'"
+                        )
+                    return bytes(buffer[1 : end + 1])
+            tail = len(buffer) - buffer.rfind(b"\n") - 1
+            if tail > self.max_line_bytes:
+                raise self._line_too_long(command)
+            if newlines > self.max_reply_lines or len(buffer) > self.max_reply_bytes:
+                raise ProtocolError(
+                    f"{self.address}: reply to '{command}' went on past"
+                    f" {self.max_reply_lines} lines or {self.max_reply_bytes} bytes"
+                    " without its end mark"
+                )
+            searched = max(0, len(buffer) - 4)
+            block = await reader.read(READ_BLOCK)
+            if not block:
+                what = "in the middle of a line" if tail else "before the reply ended"
+                raise ProtocolError(
+                    f"{self.address}: the server closed the connection {what} of '{command}'"
+                )
+            newlines += block.count(b"\n")
+            buffer += block
+
+    def _split_lines(self, body: bytes, command: str) -> list[str]:
+        raw_lines = body.split(b"\n")[:-1]  # every line ends with "\n"
+        if max(map(len, raw_lines), default=0) > self.max_line_bytes:
+            raise self._line_too_long(command)
+        text = body.decode("utf-8", errors="replace")
+        return [line.removesuffix("\r") for line in text.split("\n")[:-1]]
+
+    def _line_too_long(self, command: str) -> ProtocolError:
+        return ProtocolError(
+            f"{self.address}: a line of the reply to '{command}' is longer than"
+            f" {self.max_line_bytes} bytes"
+        )
+
+    async def _read_line(self, reader: asyncio.StreamReader, command: str) -> str:
+        try:
+            raw = await reader.readuntil(b"\n")
+        except asyncio.LimitOverrunError as exc:
+            raise self._line_too_long(command) from exc
+        except asyncio.IncompleteReadError as exc:
+            what = "in the middle of a line" if exc.partial else "before the reply ended"
+            raise ProtocolError(
+                f"{self.address}: the server closed the connection {what} of '{command}'"
+            ) from exc
+        return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is not None and self._writer is not None:
+            if not self._writer.is_closing() and not self._reader.at_eof():
+                return self._reader, self._writer
+            await self.close()
+        try:
+            async with asyncio.timeout(self.connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port, limit=self.max_line_bytes
+                )
+        except TimeoutError as exc:
+            raise ServerUnreachable(
+                f"{self.address}: no connection within {self.connect_timeout:g} s"
+            ) from exc
+        except OSError as exc:
+            raise ServerUnreachable(f"{self.address}: {_reason(exc)}") from exc
+        self._reader, self._writer = reader, writer
+        self.connected_at = time.monotonic()
+        return reader, writer
+
+    async def close(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        self.connected_at = None
+        if writer is not None:
+            writer.close()
+            # The peer may be gone or silent; the socket is closed on our side either way.
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+
+
+def _token(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _TOKEN.match(value):
+        raise GearmanAdminError(f"{value!r} is not a {what}: one word of printable characters")
+    return value
+
+
+def _reason(exc: BaseException) -> str:
+    """An OSError in words: 'connection refused', 'name or service not known'…"""
+    errno = getattr(exc, "errno", None)
+    if isinstance(exc, socket.gaierror) or not errno or errno < 0:
+        text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    else:
+        text = os.strerror(errno)  # asyncio words refusals as "Connect call failed (…)"
+    return text[:1].lower() + text[1:]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from atomctl_tui.config import resolve_settings
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
 
@@ -22,7 +23,10 @@ LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]
 
 async def render(lab: LabState) -> list[Path]:
     written = []
-    app = AtomctlApp(lab.host())
+    settings = resolve_settings(
+        cli_servers=[lab.gearman_server], cli_atom_root=str(lab.paths.atom_root)
+    )
+    app = AtomctlApp(lab.host(), settings=settings)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         written.append(Path(app.save_screenshot("main.svg", str(OUT))))

@@ -11,8 +11,10 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.hosts import Host
 from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.keymap import apply_keymap
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
@@ -30,10 +32,14 @@ class AtomctlApp(App[None]):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, settings: Settings | None = None) -> None:
         super().__init__()
         self.host = host
+        self.settings = settings or default_settings()
         self.sub_title = host.label
+
+    def on_mount(self) -> None:
+        apply_keymap(self, self.settings.keymap)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -50,6 +56,9 @@ class AtomctlApp(App[None]):
         for pane in self.query(Pane):
             if pane.BINDINGS:
                 sections.append((pane.PANE_TITLE, list(Binding.make_bindings(pane.BINDINGS))))
+        if self.screen is not self.screen_stack[0] and self.screen.BINDINGS:
+            title = getattr(self.screen, "SCREEN_TITLE", "This screen")
+            sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
         self.push_screen(HelpScreen(sections))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

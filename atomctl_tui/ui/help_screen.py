@@ -29,8 +29,10 @@ class HelpScreen(ModalScreen[None]):
         for title, bindings in self.sections:
             text.append(f"{title}\n", style="bold")
             for binding in bindings:
+                # Keys moved by the config file's `keys:` are shown where they now are.
+                bound = self.app.settings.keymap.get(binding.id or "", binding.key)
                 keys = ", ".join(
-                    self.app.get_key_display(Binding(key, "")) for key in binding.key.split(",")
+                    self.app.get_key_display(Binding(key, "")) for key in bound.split(",")
                 )
                 text.append(f"  {keys:<18}", style="bold")
                 text.append(f"{binding.description}\n")

@@ -1,0 +1,115 @@
+"""The Job server pane: gearmand stopped and started in a lab of its own, a hostile server, and
+the GearmanWorkersSeen message every poll sends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from atomctl_tui.config import resolve_settings
+from atomctl_tui.hosts import Host
+from atomctl_tui.ui.app import AtomctlApp
+from atomctl_tui.ui.messages import GearmanWorkersSeen
+from atomctl_tui.ui.panes.job_server import JobServerPane
+from tests.gearman_lab import lab_settings, wait_in_thread, worker_units
+from tests.labs import boot, inside, lab_cli, unique_name, unit_property
+from tests.test_gearman_admin_hostile import fake_server
+
+SMALL_TERMINAL = (80, 24)
+GEARMAND = "gearman-job-server.service"
+
+
+@pytest.fixture(scope="module")
+def gearmand_lab():
+    """Stopping gearmand disturbs every worker: a lab of this module's own."""
+    name = unique_name("gearmand")
+    state = boot(name, "--workers", "1")
+    yield state
+    lab_cli("down", "--name", name)
+
+
+def pane_text(pane: JobServerPane) -> str:
+    return pane.state_view.content.plain
+
+
+async def test_stopped_job_server_shows_unreachable_then_recovered_within_two_polls(gearmand_lab):
+    lab = gearmand_lab
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab, interval=0.3))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = app.query_one(JobServerPane)
+        await wait_in_thread(lambda: pane.snapshots and pane.snapshots[0].reachable, what="up")
+        first_pid = pane.snapshots[0].pid
+        assert first_pid == int(unit_property(lab, GEARMAND, "MainPID"))
+
+        await asyncio.to_thread(inside, lab, "systemctl", "stop", GEARMAND)
+        stopped_at = pane.polls_completed
+        await wait_in_thread(lambda: not pane.snapshots[0].reachable, what="unreachable")
+        assert pane.polls_completed - stopped_at <= 2
+        down_since = pane.snapshots[0].since
+        await wait_in_thread(
+            lambda: pane.snapshots[0].error == "connection refused", what="the reason"
+        )
+        await pilot.pause()
+        assert pane.snapshots[0].since == down_since  # since when: the first failed poll
+        assert "UNREACHABLE since" in pane_text(pane)
+        assert "connection refused" in pane_text(pane)
+        assert app.is_running
+
+        await asyncio.to_thread(inside, lab, "systemctl", "start", GEARMAND)
+        started_at = pane.polls_completed
+        await wait_in_thread(lambda: pane.snapshots[0].reachable, what="recovered")
+        assert pane.polls_completed - started_at <= 2
+        await pilot.pause()
+        assert pane.snapshots[0].pid != first_pid
+        assert f"pid {pane.snapshots[0].pid}" in pane_text(pane)
+        assert "UNREACHABLE" not in pane_text(pane)
+    # The lab's workers reconnect on their own; nothing else was changed.
+    assert unit_property(lab, worker_units(lab)[0], "ActiveState") == "active"
+
+
+async def test_every_poll_tells_the_app_who_is_connected(lab):
+    seen: list[GearmanWorkersSeen] = []
+
+    class Recording(AtomctlApp):
+        def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
+            seen.append(message)
+
+    app = Recording(lab.host(), settings=lab_settings(lab))
+    async with app.run_test(size=SMALL_TERMINAL):
+        await wait_in_thread(lambda: len(seen) >= 2, what="two polls' messages")
+    assert {m.server for m in seen} == {lab.gearman_server}
+    main_pids = {int(unit_property(lab, unit, "MainPID")) for unit in worker_units(lab)}
+    assert {c.pid for c in seen[-1].connections if c.functions} == main_pids
+
+
+async def test_a_hostile_server_is_shown_as_such_and_the_console_keeps_running():
+    answers = {
+        b"getpid": b"OK 7\n",
+        b"version": b"OK 1.1.20+ds\n",
+        b"status": b"\xff\xfegarbage\n" + b"x" * (10 * 1024 * 1024) + b"\n.\n",
+    }
+
+    async def handler(reader, writer, _n):
+        while command := (await reader.readline()).strip():
+            writer.write(answers.get(command, b"ERR UNKNOWN_COMMAND Unknown+server+command\r\n"))
+            await writer.drain()
+
+    async with fake_server(handler) as (port, connections):
+        settings = resolve_settings(
+            cli_servers=[f"127.0.0.1:{port}"],
+            cli_interval=0.2,
+            environ={"XDG_CONFIG_HOME": "/nonexistent/atomctl-tui-tests"},
+        )
+        app = AtomctlApp(Host(label="hostile"), settings=settings)
+        async with app.run_test(size=SMALL_TERMINAL) as pilot:
+            pane = app.query_one(JobServerPane)
+            await wait_in_thread(lambda: pane.polls_completed >= 3, what="three polls")
+            await pilot.pause()
+            snapshot = pane.snapshots[0]
+            assert not snapshot.reachable
+            assert snapshot.error == "a line of the reply to 'status' is longer than 65536 bytes"
+            assert "longer than 65536 bytes" in pane_text(pane)
+            assert connections() >= 3  # each failed poll dropped its connection
+            await pilot.press("tab")
+            assert app.is_running

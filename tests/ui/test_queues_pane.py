@@ -1,0 +1,133 @@
+"""The Queues pane on the host against the session lab's gearmand, compared with gearadmin."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from atomctl_tui.ui.app import AtomctlApp
+from atomctl_tui.ui.panes.job_server import JobServerPane
+from atomctl_tui.ui.panes.queues import QueuesPane
+from tests.gearman_lab import (
+    drain,
+    gearadmin_table,
+    lab_settings,
+    start_workers,
+    stop_workers,
+    submit,
+    wait_in_thread,
+)
+
+SMALL_TERMINAL = (80, 24)
+MD5_PREFIX = re.compile(r"[0-9a-f]{32}-")
+SUBMITTED = [  # several job classes, every priority, one class with two priorities
+    ("arFindingAidJob", 3, "high"),
+    ("arValidateCsvJob", 2, "low"),
+    ("qtSwordPluginWorker", 1, "normal"),
+    ("arGenerateReportJob", 2, "normal"),
+    ("arGenerateReportJob", 1, "high"),
+]
+
+
+async def test_queues_show_what_gearadmin_shows_and_alerts_clear_when_a_worker_starts(lab):
+    stop_workers(lab)
+    try:
+        for job_class, count, priority in SUBMITTED:
+            submit(lab, job_class, count, priority)
+        app = AtomctlApp(lab.host(), settings=lab_settings(lab))
+        async with app.run_test(size=SMALL_TERMINAL) as pilot:
+            queues = app.query_one(QueuesPane)
+            await wait_in_thread(
+                lambda: sum(r.waiting for r in queues.rows.values()) == 9,
+                what="the 9 submitted jobs in the Queues pane",
+            )
+            await pilot.pause()
+            status = gearadmin_table(lab, "--status")
+            priorities = gearadmin_table(lab, "--priority-status")
+            table = queues.table
+
+            def cell(function: str, column: str) -> str:
+                return table.get_cell(f"{lab.gearman_server} {function}", column).plain
+
+            assert {key.value.split(" ", 1)[1] for key in table.rows} == set(status)
+            for function, (total, running, workers) in status.items():
+                assert cell(function, "job_class") == function.split("-", 1)[1]
+                assert not MD5_PREFIX.search(cell(function, "job_class"))
+                assert cell(function, "site") == "this site"
+                shown = [cell(function, c) for c in ("total", "running", "workers", "waiting")]
+                assert shown == [str(total), str(running), str(workers), str(total - running)]
+                high, normal, low, _ = priorities[function]
+                assert [cell(function, c) for c in ("high", "normal", "low")] == [
+                    str(high),
+                    str(normal),
+                    str(low),
+                ]
+            report = next(f for f in status if f.endswith("-arGenerateReportJob"))
+            assert priorities[report][:3] == [1, 2, 0]  # the lab did queue what we asked
+            assert cell(report, "alert") == "!!"
+            assert "4 waiting w/o worker" in str(queues.border_subtitle)
+            idle = next(f for f in status if f.endswith("-arObjectMoveJob"))
+            assert cell(idle, "alert") == "!"  # AtoM would refuse this type: nobody can run it
+
+            # New jobs re-sort the rows (most waiting first): the cursor stays on its row.
+            table.focus()
+            last = table.row_count - 1
+            table.move_cursor(row=last - 1)
+            await pilot.pause()
+            selected = queues.selected_row()
+            mover = table.get_row_at(last)[4].plain  # nothing waiting: at the bottom
+            await asyncio.to_thread(submit, lab, mover, 5, "low")
+            await wait_in_thread(
+                lambda: sum(r.waiting for r in queues.rows.values()) == 14,
+                what="5 more jobs in the Queues pane",
+            )
+            await pilot.pause()
+            assert table.get_row_at(0)[4].plain == mover
+            assert queues.selected_row() == selected
+            assert table.cursor_row == last  # the row moved down by one, and the cursor with it
+
+            await asyncio.to_thread(start_workers, lab, ["atom-worker@1.service"])
+            await wait_in_thread(lambda: not queues.alerts, what="the alerts to clear")
+            await pilot.pause()
+            assert cell(report, "alert") == cell(idle, "alert") == ""
+            assert not queues.border_subtitle
+            assert app.is_running
+    finally:
+        drain(lab)
+
+
+async def test_rows_keep_the_cursor_sort_and_filter(lab):
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        queues = app.query_one(QueuesPane)
+        await wait_in_thread(lambda: len(queues.rows) >= 18, what="the lab's 18 functions")
+        await pilot.pause()
+        table = queues.table
+        table.focus()
+        await pilot.press("down", "down", "down")
+        selected = queues.selected_row()
+        job_server = app.query_one(JobServerPane)
+        polls = job_server.polls_completed
+        await wait_in_thread(
+            lambda: job_server.polls_completed >= polls + 3, what="three more polls"
+        )
+        await pilot.pause()
+        assert table.cursor_row == 3 and queues.selected_row() == selected
+
+        await pilot.press("s", "s", "s")  # Wait → Run → Wkrs → Job class
+        assert queues.sort_column == "job_class" and not queues.sort_reverse
+        names = [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+        assert names == sorted(names, key=str.lower)
+        assert queues.selected_row() == selected  # the cursor followed its row
+        await pilot.press("S")
+        names = [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+        assert names == sorted(names, key=str.lower, reverse=True)
+
+        await pilot.press("slash", *"sword")
+        assert [table.get_row_at(i)[4].plain for i in range(table.row_count)] == [
+            "qtSwordPluginWorker"
+        ]
+        await pilot.press("enter")
+        assert app.focused is table
+        await pilot.press("escape")
+        assert table.row_count == len(queues.rows)
