@@ -16,15 +16,21 @@ def build_parser() -> argparse.ArgumentParser:
         " systemd units and their journal. Press ? in the console for every key.",
     )
     parser.add_argument("--version", action="version", version=f"atomctl-tui {__version__}")
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="show everything, change nothing: no key that starts, stops, restarts, enables,"
+        " disables or resets a unit is offered, and no such call reaches systemd",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     # Imported here so `--help` and `--version` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
-    AtomctlApp(local_host()).run()
+    AtomctlApp(local_host(), read_only=args.read_only).run()
     return 0
 
 

@@ -270,14 +270,14 @@ class SystemdBus:
         self._client.connected(calls)
         next_resync = time.monotonic() + self._resync_seconds
         while not self._stopping.is_set():
-            self._dispatch(dbus, calls)
             self._run_work(calls)
-            self._dispatch(dbus, calls)
             more = self._client.background(calls)
             if time.monotonic() >= next_resync:
                 self._client.resync(calls)
                 next_resync = time.monotonic() + self._resync_seconds
-                continue
+            # Last before waiting: a blocking call reads the socket and queues the signals that
+            # arrive meanwhile, where select() cannot see them.
+            self._dispatch(dbus, calls)
             if more or not self._work.empty():
                 continue
             wait = max(0.0, next_resync - time.monotonic())

@@ -155,7 +155,8 @@ class UnitActions:
         state = self.watch.snapshot().get(unit)
         why = ""
         if state is not None and state.result not in ("", "success"):
-            why = f" ({state.result}, exit status {state.exit_status})"
+            status = f", exit status {state.exit_status}" if state.exit_status else ""
+            why = f" ({state.result}{status})"
         hint = ""
         if state is not None and state.result == "start-limit-hit":
             hint = "; reset-failed clears the start limit"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -13,11 +13,15 @@ from textual.widgets import Footer, Header
 
 from atomctl_tui.hosts import Host
 from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.job_server_unit import JobServerUnit
+from atomctl_tui.ui.messages import GearmanWorkersSeen
+from atomctl_tui.ui.palette import binding_commands, offered_bindings
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
 from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.worker_units import DEFAULT_WORKER_PATTERNS, JOB_SERVER_UNIT, UnitWatch
 
 
 class AtomctlApp(App[None]):
@@ -30,10 +34,20 @@ class AtomctlApp(App[None]):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
 
-    def __init__(self, host: Host) -> None:
+    def __init__(
+        self,
+        host: Host,
+        *,
+        read_only: bool = False,
+        worker_patterns: Sequence[str] = DEFAULT_WORKER_PATTERNS,
+    ) -> None:
         super().__init__()
         self.host = host
         self.sub_title = host.label
+        self.read_only = read_only
+        self.worker_patterns = tuple(worker_patterns)
+        # One systemd connection for the whole console, opened by the first widget watching.
+        self.units = UnitWatch(host, [*self.worker_patterns, JOB_SERVER_UNIT], read_only=read_only)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -49,9 +63,17 @@ class AtomctlApp(App[None]):
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
         for pane in self.query(Pane):
             if pane.BINDINGS:
-                sections.append((pane.PANE_TITLE, list(Binding.make_bindings(pane.BINDINGS))))
+                sections.append((pane.PANE_TITLE, offered_bindings(pane)))
+        for unit in self.query(JobServerUnit):
+            sections.append((unit.PANE_TITLE, offered_bindings(unit)))
         self.push_screen(HelpScreen(sections))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
+        yield from binding_commands(screen)
         yield from super().get_system_commands(screen)
+
+    def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
+        # The Workers pane matches each worker unit's MainPID to these connections.
+        for pane in self.query(WorkersPane):
+            pane.post_message(GearmanWorkersSeen(message.server, message.connections))
