@@ -117,7 +117,7 @@ class BusClient(Protocol):
     def signals(self, calls: SystemdCalls, signals: list[Signal]) -> None: ...
 
     def background(self, calls: SystemdCalls) -> bool:
-        """Do a slice of deferred work; True while more is left."""
+        """Do a slice of deferred work; True if there was any (False: idle, no call made)."""
         ...
 
     def resync(self, calls: SystemdCalls) -> None: ...
@@ -270,29 +270,32 @@ class SystemdBus:
         self._client.connected(calls)
         next_resync = time.monotonic() + self._resync_seconds
         while not self._stopping.is_set():
-            self._run_work(calls)
-            more = self._client.background(calls)
+            busy = self._run_work(calls)
             if time.monotonic() >= next_resync:
                 self._client.resync(calls)
                 next_resync = time.monotonic() + self._resync_seconds
-            # Last before waiting: a blocking call reads the socket and queues the signals that
-            # arrive meanwhile, where select() cannot see them.
-            self._dispatch(dbus, calls)
-            if more or not self._work.empty():
+                busy = True
+            # A blocking call reads the socket and queues the signals that arrive meanwhile,
+            # where select() cannot see them: wait only after a round in which nothing happened.
+            busy |= self._dispatch(dbus, calls)
+            busy |= self._client.background(calls)
+            if busy:
                 continue
             wait = max(0.0, next_resync - time.monotonic())
             readable, _, _ = select.select([dbus.get_fd(), self._wake_read], [], [], wait)
             if self._wake_read in readable:
                 os.read(self._wake_read, 4096)
 
-    def _dispatch(self, dbus: DBus, calls: SystemdCalls) -> None:
-        """Process what the bus holds; hand signals to the client in batches."""
+    def _dispatch(self, dbus: DBus, calls: SystemdCalls) -> bool:
+        """Process what the bus holds; hand signals to the client in batches. True if any."""
+        delivered = False
         while True:
             self._drain(dbus)
             if not self._received:
-                return
+                return delivered
             batch, self._received = self._received, []
             self._client.signals(calls, batch)
+            delivered = True
 
     def _drain(self, dbus: DBus) -> None:
         # pystemd's process() hides sd_bus_process()'s return value, and a signal handled by a
@@ -326,12 +329,14 @@ class SystemdBus:
         if finished is not None:
             finished.set_result(result.decode())
 
-    def _run_work(self, calls: SystemdCalls) -> None:
+    def _run_work(self, calls: SystemdCalls) -> bool:
+        ran = False
         while True:
             try:
                 work, done = self._work.get_nowait()
             except queue.Empty:
-                return
+                return ran
+            ran = True
             if not done.set_running_or_notify_cancel():
                 continue
             try:

@@ -244,7 +244,7 @@ class UnitWatch(BusClient):
             if state is not None and state.is_loaded:
                 self._put(self._read_details(calls, state))
         self._flush()
-        return bool(self._needs_details)
+        return bool(names)
 
     def signals(self, calls: SystemdCalls, signals: list[Signal]) -> None:
         for signal in signals:
