@@ -64,6 +64,9 @@ CONNECTION_ERRNOS = frozenset(
     {errno.ENOTCONN, errno.ECONNRESET, errno.EPIPE, errno.ESHUTDOWN, errno.EHOSTUNREACH}
 )
 
+# How pystemd's own errors (not systemd's replies) begin.
+PYSTEMD_OWN_MESSAGES = ("Could not ", "Failed to ")
+
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 10.0
 DEFAULT_RESYNC_SECONDS = 30.0
@@ -369,5 +372,9 @@ def describe_dbus_error(exc: BaseException) -> str:
     if isinstance(exc, DBusBaseError):
         message = exc.err_message
         text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
-        return text or os.strerror(-exc.errno)
+        if not text or text.startswith(PYSTEMD_OWN_MESSAGES):
+            # pystemd's own words ("Could not open a bus to DBus") hide the reason: the errno.
+            reason = os.strerror(-exc.errno)
+            return f"{text}: {reason}" if text else reason
+        return text
     return str(exc)

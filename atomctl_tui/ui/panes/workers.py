@@ -9,11 +9,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui.gearman_admin import WorkerConnection
 from atomctl_tui.registration import registration_of
@@ -119,6 +122,7 @@ class WorkersPane(Pane):
         self._gearman: dict[str, list[WorkerConnection]] | None = None
         self._status = ConnectionStatus(connected=False, detail="connecting to systemd")
         self._unsubscribe: Callable[[], None] | None = None
+        self._styles: dict[str, Style] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("", id="workers-status", markup=False)
@@ -131,6 +135,7 @@ class WorkersPane(Pane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._cache_styles()
         self.actions = UnitActions(self.app.units, self.app.worker_patterns)
         self._unsubscribe = self.app.units.subscribe(
             lambda update: self.post_message(UnitsChanged(update))
@@ -191,10 +196,14 @@ class WorkersPane(Pane):
 
     def _update_cells(self, name: str, cells: dict[str, Cell]) -> None:
         shown = self._cells[name]
+        table = self.table
         for key, cell in cells.items():
             if shown.get(key) != cell:
                 shown[key] = cell
-                self.table.update_cell(name, key, self._cell_text(cell), update_width=True)
+                # Columns only grow: asking the table to fit a narrower cell makes it measure
+                # the whole column again, for every cell (quadratic with 200 units).
+                grows = cell_len(cell[0]) > table.columns[ColumnKey(key)].content_width
+                table.update_cell(name, key, self._cell_text(cell), update_width=grows)
 
     def _remove(self, name: str) -> None:
         if name in self._cells:
@@ -236,8 +245,24 @@ class WorkersPane(Pane):
 
     def _cell_text(self, cell: Cell) -> Text:
         text, component = cell
-        style = self.get_component_rich_style(component, partial=True) if component else ""
-        return Text(text, style=style, no_wrap=True)
+        return Text(text, style=self._styles.get(component, ""), no_wrap=True)
+
+    def _cache_styles(self) -> None:
+        # Looked up once, not for each of thousands of cells; again when the theme changes.
+        self._styles = {
+            component: self.get_component_rich_style(component, partial=True)
+            for component in self.COMPONENT_CLASSES
+        }
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if not self.is_mounted:
+            return
+        self._cache_styles()  # a new theme: colour the cells again
+        for name, cells in self._cells.items():
+            for key, cell in cells.items():
+                if cell[1]:
+                    self.table.update_cell(name, key, self._cell_text(cell))
 
     def _show_status(self) -> None:
         status = self.query_one("#workers-status", Static)
