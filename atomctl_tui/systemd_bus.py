@@ -70,6 +70,7 @@ PYSTEMD_OWN_MESSAGES = ("Could not ", "Failed to ")
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 10.0
 DEFAULT_RESYNC_SECONDS = 30.0
+BACKGROUND_PAUSE_SECONDS = 0.01
 
 T = TypeVar("T")
 
@@ -281,10 +282,14 @@ class SystemdBus:
             # A blocking call reads the socket and queues the signals that arrive meanwhile,
             # where select() cannot see them: wait only after a round in which nothing happened.
             busy |= self._dispatch(dbus, calls)
-            busy |= self._client.background(calls)
+            deferred = self._client.background(calls)
             if busy:
                 continue
-            wait = max(0.0, next_resync - time.monotonic())
+            # Deferred reads are the least urgent: between two slices the bus thread lets go
+            # of the interpreter (pystemd holds it through each call) so the UI can paint.
+            wait = (
+                BACKGROUND_PAUSE_SECONDS if deferred else max(0.0, next_resync - time.monotonic())
+            )
             readable, _, _ = select.select([dbus.get_fd(), self._wake_read], [], [], wait)
             if self._wake_read in readable:
                 os.read(self._wake_read, 4096)

@@ -39,7 +39,7 @@ JOB_SERVER_UNIT = "gearman-job-server.service"
 NOT_LOADED = "not-loaded"  # our LoadState for an installed unit file systemd has not loaded
 UNIT_PATH_PREFIX = b"/org/freedesktop/systemd1/unit"
 UNSET_U64 = 2**64 - 1  # systemd's "no value" for MemoryCurrent, CPUUsageNSec
-DETAILS_PER_SLICE = 25  # units read between two looks at the bus, so signals never wait long
+DETAILS_PER_SLICE = 10  # units read between two looks at the bus, so signals never wait long
 
 # D-Bus property → (UnitState field, signature), per interface.
 UNIT_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
