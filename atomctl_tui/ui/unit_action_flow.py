@@ -53,7 +53,7 @@ async def run_unit_action(
     if needs_confirmation(action, units):
         ask = ConfirmScreen(question(action, units, actions.watch.host.label), LABELS[action])
         if not await widget.app.push_screen_wait(ask):
-            widget.notify(f"{LABELS[action]}: cancelled, nothing changed.", timeout=3)
+            widget.notify(f"{LABELS[action]}: cancelled, nothing changed.", timeout=3, markup=False)
             return []
     outcomes = await asyncio.to_thread(actions.perform, action, list(units))
     report(widget, outcomes)
@@ -61,16 +61,17 @@ async def run_unit_action(
 
 
 def report(widget: Widget, outcomes: Sequence[Outcome]) -> None:
+    # Unit names and systemd's messages are not markup.
     done = [outcome for outcome in outcomes if outcome.ok]
     if len(done) > 1:
         names = ", ".join(outcome.unit for outcome in done)
-        widget.notify(f"{done[0].action} done: {names}", timeout=5)
+        widget.notify(f"{done[0].action} done: {names}", timeout=5, markup=False)
     elif done:
-        widget.notify(done[0].message, timeout=5)
+        widget.notify(done[0].message, timeout=5, markup=False)
     for outcome in outcomes:
         if not outcome.ok:
-            widget.notify(outcome.message, severity="error", timeout=15)
+            widget.notify(outcome.message, severity="error", timeout=15, markup=False)
         if outcome.audit_error:
-            widget.notify(outcome.audit_error, severity="warning", timeout=15)
+            widget.notify(outcome.audit_error, severity="warning", timeout=15, markup=False)
         if outcome.unit:
             widget.post_message(UnitActionFinished(outcome.unit, outcome.action, outcome.result))

@@ -126,8 +126,13 @@ async def test_add_a_worker_then_remove_it(shared_lab):
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
         await console.wait_rows(W1, W2)
-        await pilot.press("a")
+        # The key twice at once (Pilot's press would wait for the first to finish): the second
+        # is refused, since the next free instance is only known once the first exists.
+        console.pane.action_add_worker()
+        console.pane.action_add_worker()
+        await console.wait_notification("Already adding a worker")
         await console.wait_notification(f"add-worker {new}: done")
+        assert "atom-worker@4.service" not in console.rows()
         assert unit_property(shared_lab, new, "ActiveState") == "active"
         assert is_enabled(shared_lab, new) == "enabled"
         await console.wait_cell(new, "state", "active")
@@ -140,6 +145,10 @@ async def test_add_a_worker_then_remove_it(shared_lab):
         assert is_enabled(shared_lab, new) == "disabled"
         # Stopped and disabled, systemd unloads the instance: its row goes.
         await pilot_wait_until(pilot, lambda: new not in console.rows(), what="the row to go")
+        # The key adds the first free instance again.
+        await pilot.press("a")
+        await console.wait_notification(f"add-worker {new}: done")
+        await console.wait_cell(new, "state", "active")
 
 
 async def test_restart_all_and_a_selection_of_several(shared_lab):

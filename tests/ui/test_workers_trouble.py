@@ -12,6 +12,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui import systemd_bus
 from atomctl_tui.gearman_admin import WorkerConnection, parse_workers_line
@@ -83,6 +84,12 @@ async def test_a_worker_failing_three_times_keeps_its_result_until_reset_failed(
             # Restart=on-failure tries three times, then the start limit (3 per 24 h) stops it.
             await console.wait_cell(unit, "state", "failed: exit-code, status 3", timeout=30)
             assert console.cell(unit, "restarts") == "3"
+            # The state column grew for `activating (auto-restart): …` and gives it back.
+            state_column = console.pane.table.columns[ColumnKey("state")]
+            assert state_column.content_width > len("failed: exit-code, status 3")
+            console.pane._tick()  # what the pane's 5 s timer runs
+            await pilot.pause()
+            assert state_column.content_width == len("failed: exit-code, status 3")
             assert unit_property(shared_lab, unit, "ActiveState") == "failed"
             failed_style = console.pane.table.get_cell(unit, "state").style
             await pilot.press("s")  # refused: the start limit is hit

@@ -39,7 +39,7 @@ from atomctl_tui.unit_text import (
 )
 from atomctl_tui.worker_units import JOB_SERVER_UNIT, UnitState, is_template, matches
 
-UPTIME_REFRESH_SECONDS = 5.0
+TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"
 
 # (column key, header); the order is the order of importance, since at 80 columns the last
@@ -123,6 +123,7 @@ class WorkersPane(Pane):
         self._status = ConnectionStatus(connected=False, detail="connecting to systemd")
         self._unsubscribe: Callable[[], None] | None = None
         self._styles: dict[str, Style] = {}
+        self._adding = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="workers-status", markup=False)
@@ -140,7 +141,7 @@ class WorkersPane(Pane):
         self._unsubscribe = self.app.units.subscribe(
             lambda update: self.post_message(UnitsChanged(update))
         )
-        self.set_interval(UPTIME_REFRESH_SECONDS, self._refresh_uptimes)
+        self.set_interval(TICK_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -218,10 +219,26 @@ class WorkersPane(Pane):
         if current is not None:
             self.table.move_cursor(row=self.table.get_row_index(current), animate=False)
 
-    def _refresh_uptimes(self) -> None:
+    def _tick(self) -> None:
         now = time.time()
         for name, state in self._states.items():
             self._update_cells(name, {"up": (uptime_text(state, now), "")})
+        self._shrink_columns()
+
+    def _shrink_columns(self) -> None:
+        """Give back the width a passing long text took (say `activating (auto-restart)`)."""
+        table = self.table
+        for key, header in COLUMNS:
+            widest = max(
+                self._cells.items(), key=lambda item: cell_len(item[1][key][0]), default=None
+            )
+            if widest is None:
+                return
+            name, cells = widest
+            needed = max(cell_len(cells[key][0]), cell_len(header))
+            if needed < table.columns[ColumnKey(key)].content_width:
+                # Asked to fit a cell narrower than the column, the table measures the column.
+                table.update_cell(name, key, self._cell_text(cells[key]), update_width=True)
 
     def _row_cells(self, state: UnitState) -> dict[str, Cell]:
         kind = f"unit--{state_kind(state)}"
@@ -301,7 +318,7 @@ class WorkersPane(Pane):
         return [current] if current is not None else []
 
     def _act(self, action: Action, units: Sequence[str]) -> None:
-        if not units and action is not Action.ADD_WORKER:
+        if not units:
             self.notify("No worker unit here to act on.", severity="warning", timeout=4)
             return
         self.run_worker(self._act_and_clear(action, units), group="unit-actions")
@@ -331,7 +348,18 @@ class WorkersPane(Pane):
         self._act(Action.RESET_FAILED, self.targets())
 
     def action_add_worker(self) -> None:
-        self._act(Action.ADD_WORKER, [])
+        if self._adding:
+            # The next free instance is only known once this one exists.
+            self.notify("Already adding a worker: one at a time.", severity="warning", timeout=4)
+            return
+        self._adding = True
+        self.run_worker(self._add_worker(), group="unit-actions")
+
+    async def _add_worker(self) -> None:
+        try:
+            await run_unit_action(self, self.actions, Action.ADD_WORKER, [])
+        finally:
+            self._adding = False
 
     def action_remove_worker(self) -> None:
         self._act(Action.REMOVE_WORKER, self.targets())
