@@ -23,6 +23,7 @@ IDENTIFIER = "atomctl-tui"
 PRIORITY_INFO = 6
 PRIORITY_WARNING = 4
 WRITE_TIMEOUT_SECONDS = 10
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
 
 class AuditError(Exception):
@@ -59,6 +60,9 @@ def record(host: Host, unit: str, action: str, result: str, user: str | None = N
     """Write one entry to ``host``'s journal; raises AuditError when that fails."""
     fields = audit_fields(host, unit, action, result, user or invoking_user())
     if host.is_local:
+        # sendv reports nothing when it fails: without journald the entry would just vanish.
+        if not os.path.exists(JOURNAL_SOCKET):
+            raise AuditError(f"audit entry not written: no journal here ({JOURNAL_SOCKET})")
         journal.sendv(*(f"{key}={value}" for key, value in fields.items()))
         return
     entry = "".join(f"{key}={value}\n" for key, value in fields.items())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from atomctl_tui.audit import audit_fields, invoking_user
+import pytest
+
+from atomctl_tui import audit
+from atomctl_tui.audit import AuditError, audit_fields, invoking_user
 from atomctl_tui.hosts import Host
 
 
@@ -29,3 +32,15 @@ def test_the_user_behind_sudo_is_named(monkeypatch):
     assert invoking_user() == "alice"
     monkeypatch.delenv("SUDO_USER")
     assert invoking_user()  # the login name, or the process's user without a terminal
+
+
+def test_a_machine_without_journald_is_said_not_silently_skipped(monkeypatch):
+    monkeypatch.setattr(audit, "JOURNAL_SOCKET", "/nonexistent/journal/socket")
+    with pytest.raises(AuditError, match="no journal here"):
+        audit.record(Host("archive-01"), "atom-worker@1.service", "restart", "done", "alice")
+
+
+def test_a_host_where_logger_fails_is_said():
+    host = Host("remote", run_prefix=("/bin/false",))  # stands for an ssh that cannot connect
+    with pytest.raises(AuditError, match="audit entry not written on remote"):
+        audit.record(host, "atom-worker@1.service", "restart", "done", "alice")

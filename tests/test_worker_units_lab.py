@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from atomctl_tui.lab.state import LabState
+from atomctl_tui.unit_actions import Action, UnitActions
 from atomctl_tui.worker_units import (
     DEFAULT_WORKER_PATTERNS,
     JOB_SERVER_UNIT,
@@ -91,3 +92,12 @@ def test_a_daemon_reload_loses_no_unit(watch, lab):
     after = {name: (s.active_state, s.main_pid) for name, s in watch.snapshot().items()}
     del before[W1], after[W1]
     assert after == before
+
+
+def test_acting_on_a_unit_that_does_not_exist_says_so(watch):
+    actions = UnitActions(watch, DEFAULT_WORKER_PATTERNS, user="tester")
+    [outcome] = actions.perform(Action.START, ["no-such-worker.service"])
+    assert outcome.result == "no-such-unit"
+    assert outcome.message == (
+        f"start no-such-worker.service: no such unit on {watch.host.label}; nothing changed."
+    )
