@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _add_source_options(status, in_subcommand=True)
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="show everything, change nothing: no key that starts, stops, restarts, enables,"
+        " disables or resets a unit is offered, and no such call reaches systemd",
+    )
     return parser
 
 
@@ -132,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
-    AtomctlApp(local_host(), settings=settings).run()
+    AtomctlApp(local_host(), settings=settings, read_only=args.read_only).run()
     return 0
 
 

@@ -14,12 +14,16 @@ from textual.widgets import Footer, Header
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.hosts import Host
 from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.job_server_unit import JobServerUnit
 from atomctl_tui.ui.keymap import apply_keymap
+from atomctl_tui.ui.messages import GearmanWorkersSeen
+from atomctl_tui.ui.palette import binding_commands, offered_bindings
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
 from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.worker_units import JOB_SERVER_UNIT, UnitWatch
 
 
 class AtomctlApp(App[None]):
@@ -32,11 +36,17 @@ class AtomctlApp(App[None]):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
 
-    def __init__(self, host: Host, *, settings: Settings | None = None) -> None:
+    def __init__(
+        self, host: Host, *, settings: Settings | None = None, read_only: bool = False
+    ) -> None:
         super().__init__()
         self.host = host
         self.settings = settings or default_settings()
         self.sub_title = host.label
+        self.read_only = read_only
+        self.worker_patterns = self.settings.unit_patterns
+        # One systemd connection for the whole console, opened by the first widget watching.
+        self.units = UnitWatch(host, [*self.worker_patterns, JOB_SERVER_UNIT], read_only=read_only)
 
     def on_mount(self) -> None:
         apply_keymap(self, self.settings.keymap)
@@ -55,7 +65,9 @@ class AtomctlApp(App[None]):
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
         for pane in self.query(Pane):
             if pane.BINDINGS:
-                sections.append((pane.PANE_TITLE, list(Binding.make_bindings(pane.BINDINGS))))
+                sections.append((pane.PANE_TITLE, offered_bindings(pane)))
+        for unit in self.query(JobServerUnit):
+            sections.append((unit.PANE_TITLE, offered_bindings(unit)))
         if self.screen is not self.screen_stack[0] and self.screen.BINDINGS:
             title = getattr(self.screen, "SCREEN_TITLE", "This screen")
             sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
@@ -63,4 +75,10 @@ class AtomctlApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
+        yield from binding_commands(screen)
         yield from super().get_system_commands(screen)
+
+    def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
+        # The Workers pane matches each worker unit's MainPID to these connections.
+        for pane in self.query(WorkersPane):
+            pane.post_message(GearmanWorkersSeen(message.server, message.connections))

@@ -1,8 +1,7 @@
-"""A yes/no question before an action that changes something; the safe answer has the focus."""
+"""A yes/no question before anything that stops, restarts or removes: focus starts on Cancel."""
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -11,11 +10,13 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismisses with True only when the confirm button is pressed; escape means no."""
+    """Dismisses with True only when the confirm button is pressed."""
 
+    AUTO_FOCUS = "#confirm-cancel"
     BINDINGS = [
-        Binding("escape", "dismiss(False)", "Cancel", id="confirm.cancel"),
-        Binding("left,right", "app.focus_next", "Other button", show=False, id="confirm.switch"),
+        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
+        Binding("left", "app.focus_previous", "Previous button", show=False, id="confirm.left"),
+        Binding("right", "app.focus_next", "Next button", show=False, id="confirm.right"),
     ]
 
     def __init__(self, question: str, confirm_label: str) -> None:
@@ -25,15 +26,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm"):
-            # Text, not markup: questions quote names that came from outside.
-            yield Static(Text(self.question), id="confirm-question")
+            yield Static(self.question, id="confirm-question", markup=False)
             with Horizontal(id="confirm-buttons"):
-                yield Button("Cancel", id="confirm-no")
-                yield Button(self.confirm_label, id="confirm-yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
+                yield Button("Cancel", id="confirm-cancel")
+                yield Button(self.confirm_label, id="confirm-ok", variant="error")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "confirm-yes")
+        self.dismiss(event.button.id == "confirm-ok")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

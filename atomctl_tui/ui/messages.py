@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from atomctl_tui.gearman_admin import WorkerConnection
+from atomctl_tui.worker_units import UnitsUpdate
 
 
 @dataclass
@@ -33,3 +34,10 @@ class GearmanWorkersSeen(Message):
 
     server: str
     connections: list[WorkerConnection]
+
+
+@dataclass
+class UnitsChanged(Message, bubble=False):
+    """systemd's latest word on the watched units; posted from the bus thread to each widget."""
+
+    update: UnitsUpdate

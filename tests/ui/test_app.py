@@ -53,7 +53,7 @@ async def test_tab_moves_between_panes():
     app = make_app()
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         seen = set()
-        for _ in range(4):
+        for _ in range(5):
             await pilot.press("tab")
             # A pane takes the focus itself or gives it to its main widget (e.g. a table).
             pane = next(n for n in app.focused.ancestors_with_self if isinstance(n, Pane))

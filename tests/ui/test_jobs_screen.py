@@ -49,7 +49,7 @@ async def test_cancel_a_queued_job_from_the_jobs_view(lab):
             # The dialog opens on Cancel: enter there changes nothing.
             await pilot.press("c")
             assert isinstance(app.screen, ConfirmScreen)
-            assert app.focused.id == "confirm-no"
+            assert app.focused.id == "confirm-cancel"
             await pilot.press("enter")
             assert app.screen is screen
             assert "left in the queue" in screen.last_result

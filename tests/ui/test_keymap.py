@@ -42,7 +42,7 @@ async def test_a_moved_key_works_and_the_old_one_does_not(tmp_path):
         assert isinstance(app.screen, HelpScreen)
         listed = str(app.screen.render_sections())
         assert "  o                 Jobs" in listed
-        assert "  j " not in listed
+        assert "  j                 Jobs" not in listed
 
 
 async def test_an_unknown_binding_id_is_reported_not_ignored(tmp_path):

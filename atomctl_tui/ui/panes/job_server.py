@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from atomctl_tui.config import Settings
 from atomctl_tui.job_server import JobServersWatch, ServerSnapshot, pause_between_polls
+from atomctl_tui.ui.job_server_unit import JobServerUnit
 from atomctl_tui.ui.messages import GearmanWorkersSeen
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
@@ -51,6 +52,7 @@ class JobServerPane(Pane, can_focus=False):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="job-server-scroll"):
             yield Static(Text("Polling the job servers…"), id="job-server-state")
+        yield JobServerUnit(id="job-server-unit")
 
     def on_mount(self) -> None:
         super().on_mount()
