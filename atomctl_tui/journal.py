@@ -47,7 +47,9 @@ STDERR_TAIL = 2048
 RESOLVE_TIMEOUT = 15.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0
-STEADY_RUN_SECONDS = 5.0  # a journalctl that ran this long was healthy: retry fast again
+STEADY_RUN_SECONDS = 5.0
+LEADER_POLL_SECONDS = 0.25
+EXIT_GRACE = 5.0  # a journalctl that ran this long was healthy: retry fast again
 
 # What the pane needs of an entry; asking only for these keeps journalctl and JSON parsing
 # fast (journalctl adds __CURSOR and the timestamps itself).
@@ -321,22 +323,24 @@ class JournalFollower:
     def slices(self) -> set[str]:
         return {s for p in self.settings.unit_patterns if (s := template_slice(p))}
 
-    def command(self) -> list[str]:
-        """The journalctl argv for the current scope and resume point."""
+    def command(self, *, follow: bool = True) -> list[str]:
+        """The journalctl argv: following from the resume point, or (``follow=False``) the
+        backlog, the scope's last lines."""
         argv = [
             "journalctl",
             "--output=json",
             "--all",  # long messages as text, not null: log_text cuts them for display
-            "--follow",
             "--no-pager",
             "--quiet",
             f"--output-fields={','.join(OUTPUT_FIELDS)}",
             *self.settings.journal_args,
         ]
-        if self.cursor is None:
+        if not follow:
             argv.append(f"--lines={self.settings.backlog}")
-        else:
-            argv.append(f"--cursor={self.cursor}")
+        elif self.cursor is not None:
+            argv.extend(["--follow", f"--cursor={self.cursor}"])
+        else:  # an empty or unreadable journal: nowhere to start from but its end
+            argv.extend(["--follow", "--lines=0"])
         argv.extend(journal_matches(self.units, self.settings.identifiers, self.slices))
         return self.host.argv(*argv)
 
@@ -344,19 +348,31 @@ class JournalFollower:
         """The scope's units: patterns resolved against the units the journal knows."""
         known: set[str] = set()
         results = await asyncio.gather(
-            *(self._field_values(name) for name in ("_SYSTEMD_UNIT", "UNIT")),
+            *(self._run_once("-F", name) for name in ("_SYSTEMD_UNIT", "UNIT")),
             return_exceptions=True,
         )
         for result in results:
-            if isinstance(result, BaseException):
-                if isinstance(result, asyncio.CancelledError):
-                    raise result
-                continue  # journalctl itself will say what is wrong when it runs
-            known.update(result)
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, bytes):
+                known.update(line for line in result.decode(errors="replace").splitlines() if line)
+            # else: journalctl itself will say what is wrong when it runs
         return resolve_units(self.settings.unit_patterns, known) | self.extra_units
 
-    async def _field_values(self, name: str) -> set[str]:
-        argv = self.host.argv("journalctl", "--quiet", *self.settings.journal_args, "-F", name)
+    async def tail_cursor(self) -> str | None:
+        """The cursor of the journal's newest entry, whatever its unit."""
+        try:
+            output = await self._run_once("--output=json", "--lines=1", "--output-fields=_PID")
+        except (OSError, TimeoutError):
+            return None
+        entry = parse_entry(output.strip().rsplit(b"\n", 1)[-1]) if output.strip() else None
+        return entry.cursor if entry else None
+
+    async def _run_once(self, *options: str) -> bytes:
+        """The output of a short journalctl query on the host."""
+        argv = self.host.argv(
+            "journalctl", "--no-pager", "--quiet", *self.settings.journal_args, *options
+        )
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
@@ -369,13 +385,13 @@ class JournalFollower:
         finally:
             _end_process_group(process)
             await process.wait()
-        return {line for line in output.decode(errors="replace").splitlines() if line}
+        return output
 
     # -- control -----------------------------------------------------------------------
 
     def include_unit(self, unit: str) -> bool:
         """Make sure ``unit``'s lines are followed; True when that needs a restart."""
-        if unit in self.units:
+        if unit in self.units or unit in self.extra_units:
             return False
         self.extra_units.add(unit)
         self.restart()
@@ -402,9 +418,8 @@ class JournalFollower:
             while not self._stopping:
                 self._restart_requested = False
                 self._wake.clear()
-                self.units = await self.resolve_units()
                 started = time.monotonic()
-                ending = await self._follow_once()
+                ending = await self._start_and_follow()
                 if self._stopping:
                     break
                 if self._restart_requested:
@@ -422,9 +437,30 @@ class JournalFollower:
             if self.process is not None:
                 _end_process_group(self.process)
 
-    async def _follow_once(self) -> str:
-        """Run journalctl until it ends; how it ended, in words."""
-        argv = self.command()
+    async def _start_and_follow(self) -> str:
+        """Follow until journalctl ends; how it ended, in words.
+
+        The first time, the backlog comes from a journalctl of its own, and following starts
+        at its last entry: ``--follow --lines=N`` alone loses the lines written while it
+        starts when the scope has no line yet (seen with systemd 252). With no backlog, it
+        starts at the journal's newest entry, whatever its unit.
+        """
+        if self.cursor is not None:
+            self.units = await self.resolve_units()
+        else:
+            self.units, tail = await asyncio.gather(self.resolve_units(), self.tail_cursor())
+            if self.settings.backlog:
+                ending = await self._stream(self.command(follow=False))
+                if ending is not None:
+                    return ending
+            if self.cursor is None:
+                self.cursor = tail
+        ending = await self._stream(self.command())
+        return ending or "ended"
+
+    async def _stream(self, argv: list[str]) -> str | None:
+        """Run journalctl, taking each entry it writes; None if it ended well by itself,
+        else how it ended, in words."""
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
@@ -439,12 +475,13 @@ class JournalFollower:
         except OSError as exc:
             return f"could not be started ({argv[0]}: {exc.strerror or exc})"
         self.process = process
-        self.runs += 1
+        if "--follow" in argv:
+            self.runs += 1
+            self.on_status(FollowerStatus(True, "following"))
         stderr_task = asyncio.ensure_future(_read_tail(process.stderr, STDERR_TAIL))
         # If the process we started ends while a child of it still holds the pipe open (the
         # prefix killed, journalctl orphaned), end the group so the reader sees end of file.
         watcher = asyncio.ensure_future(_end_group_when_leader_exits(process))
-        self.on_status(FollowerStatus(True, "following"))
         skip_cursor = self.cursor
         splitter = _LineSplitter()
         unreadable = 0
@@ -462,14 +499,23 @@ class JournalFollower:
                             continue  # --cursor starts at the entry already received
                     self._take(entry)
                 await asyncio.sleep(0)  # a flood must leave the keyboard its turn
-        finally:
+        except BaseException:  # cancelled, or a bug: the process must not outlive us
             _end_process_group(process)
-            returncode = await process.wait()
+            raise
+        finally:
+            try:
+                # At end of file journalctl is exiting by itself: give it the time to.
+                returncode = await asyncio.wait_for(asyncio.shield(process.wait()), EXIT_GRACE)
+            except TimeoutError:
+                _end_process_group(process)
+                returncode = await process.wait()
             watcher.cancel()
             stderr = await stderr_task
             self.process = None
             if not self._stopping:
                 self._flush()
+        if returncode == 0 and not self._restart_requested and "--follow" not in argv:
+            return None
         words = f"ended (exit status {returncode})"
         if returncode < 0:
             words = f"was stopped by signal {-returncode}"
@@ -517,7 +563,9 @@ def _end_process_group(process: asyncio.subprocess.Process) -> None:
 
 
 async def _end_group_when_leader_exits(process: asyncio.subprocess.Process) -> None:
-    await process.wait()
+    # Polled: Process.wait() also waits for the pipes, which the orphan still holds open.
+    while process.returncode is None:
+        await asyncio.sleep(LEADER_POLL_SECONDS)
     _end_process_group(process)
 
 
