@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -12,7 +13,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from atomctl_tui.hosts import Host
+from atomctl_tui.journal import JournalSettings
 from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.journal.commands import JournalCommands
+from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
@@ -23,6 +27,7 @@ from atomctl_tui.ui.panes.workers import WorkersPane
 class AtomctlApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "atomctl-tui"
+    COMMANDS = App.COMMANDS | {JournalCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
@@ -30,9 +35,10 @@ class AtomctlApp(App[None]):
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, journal: JournalSettings | None = None) -> None:
         super().__init__()
         self.host = host
+        self.journal_settings = journal or JournalSettings()
         self.sub_title = host.label
 
     def compose(self) -> ComposeResult:
@@ -41,7 +47,7 @@ class AtomctlApp(App[None]):
             yield JobServerPane(id="job-server")
             yield QueuesPane(id="queues")
             yield WorkersPane(id="workers")
-            yield JournalPane(id="journal")
+            yield JournalPane(self.host, self.journal_settings, id="journal")
         yield Footer()
 
     def action_help(self) -> None:
@@ -51,6 +57,13 @@ class AtomctlApp(App[None]):
             if pane.BINDINGS:
                 sections.append((pane.PANE_TITLE, list(Binding.make_bindings(pane.BINDINGS))))
         self.push_screen(HelpScreen(sections))
+
+    def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
+        # The Workers pane's message bubbles up to here; the Journal pane is a sibling.
+        self.query_one(JournalPane).post_message(replace(message))
+
+    def on_unit_action_finished(self, message: UnitActionFinished) -> None:
+        self.query_one(JournalPane).post_message(replace(message))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
