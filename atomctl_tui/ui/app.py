@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -49,6 +50,12 @@ class AtomctlApp(App[None]):
             yield WorkersPane(id="workers")
             yield JournalPane(self.host, self.journal_settings, id="journal")
         yield Footer()
+
+    def on_mount(self) -> None:
+        # What exists now (Textual, Rich, the panes) lives as long as the console: keep it out
+        # of the full garbage collections a journal flood brings; it halves their pauses
+        # (benchmarks/README.md, "Journal pane").
+        gc.freeze()
 
     def action_help(self) -> None:
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -69,11 +69,15 @@ class JournalView(ScrollView, can_focus=False):
         self.show_time = True
         self.wrap = False
         self.placeholder = "Waiting for journal lines…"
-        self._widest = 0
+        self._widest: int | None = 0  # None: not measured since the last rebuild
         self._moving = False  # the view scrolls itself: not the reader scrolling
         self._styles: dict[str, Style] = {}
 
     # -- what is shown -----------------------------------------------------------------
+
+    @property
+    def shows_everything(self) -> bool:
+        return self.unit_scope is None and self.line_filter is None
 
     def shows(self, entry: JournalEntry) -> bool:
         if self.unit_scope is not None and entry.unit != self.unit_scope:
@@ -81,6 +85,8 @@ class JournalView(ScrollView, can_focus=False):
         return self.line_filter is None or self.line_filter.matches(entry.source, entry.message)
 
     def shown_entries(self) -> list[JournalEntry]:
+        if self.shows_everything:
+            return list(self.entries)
         return [entry for entry in self.entries if self.shows(entry)]
 
     def line_text(self, entry: JournalEntry) -> str:
@@ -95,31 +101,42 @@ class JournalView(ScrollView, can_focus=False):
         pieces.append((entry.message, priority_class(entry.priority)))
         return pieces
 
-    def _rows_for(self, entry: JournalEntry) -> Iterator[Row]:
+    def _rows_for(self, entry: JournalEntry) -> list[Row]:
         if not self.wrap:
-            self._widest = max(self._widest, self._line_cells(entry))
-            yield (entry, 0, -1)
-            return
+            return [(entry, 0, -1)]
         width = max(1, self.scrollable_content_region.width)
+        rows = []
         start = 0
         for piece in chop_cells(self.line_text(entry), width) or [""]:
-            yield (entry, start, start + len(piece))
+            rows.append((entry, start, start + len(piece)))
             start += len(piece)
+        return rows
 
     def _line_cells(self, entry: JournalEntry) -> int:
-        cells = cell_len(entry.source) + 1 + cell_len(entry.message)
-        return cells + TIME_WIDTH if self.show_time else cells
+        """How wide the line can be on screen: exact for ASCII, at most 2 cells a character
+        otherwise (measuring every line of a flood exactly costs too much; this only sets
+        how far the view scrolls sideways)."""
+        text_length = len(entry.source) + 1 + len(entry.message)
+        if not (entry.message.isascii() and entry.source.isascii()):
+            text_length *= 2
+        return text_length + TIME_WIDTH if self.show_time else text_length
 
     # -- changes -----------------------------------------------------------------------
 
     def add_entries(self, entries: Iterable[JournalEntry]) -> None:
         """Append a batch; the oldest lines go when the buffer is full."""
-        shown = 0
-        for entry in entries:
-            self.entries.append(entry)
-            if self.shows(entry):
+        batch = list(entries)[-self.max_lines :]  # more than the buffer holds: only the end
+        self.entries.extend(batch)
+        if self.shows_everything and not self.wrap:
+            shown_batch = batch  # the common case, kept lean for floods
+            self.rows.extend([(entry, 0, -1) for entry in batch])
+        else:
+            shown_batch = [entry for entry in batch if self.shows(entry)]
+            for entry in shown_batch:
                 self.rows.extend(self._rows_for(entry))
-                shown += 1
+        if shown_batch and not self.wrap and self._widest is not None:
+            self._widest = max(self._widest, max(map(self._line_cells, shown_batch)))
+        shown = len(shown_batch)
         removed = 0
         while len(self.entries) > self.max_lines:
             oldest = self.entries.popleft()
@@ -137,10 +154,11 @@ class JournalView(ScrollView, can_focus=False):
 
     def rebuild(self) -> None:
         """Lay the rows out again after a change of scope, filter, wrap, time or width."""
-        self._widest = 0
-        self.rows = deque(
-            row for entry in self.entries if self.shows(entry) for row in self._rows_for(entry)
-        )
+        if self.wrap:
+            self.rows = deque(row for e in self.shown_entries() for row in self._rows_for(e))
+        else:
+            self.rows = deque([(entry, 0, -1) for entry in self.shown_entries()])
+        self._widest = None  # measured when the reader first scrolls sideways
         self._resize_virtual()
         if self.following:
             self.scroll_to_newest()
@@ -159,8 +177,14 @@ class JournalView(ScrollView, can_focus=False):
         self._move_to(self.max_scroll_y)
         self.following = True
 
+    def measure_width(self) -> None:
+        """Measure the widest line, so that the view can scroll sideways to its end."""
+        if self._widest is None and not self.wrap:
+            self._widest = max(map(self._line_cells, (row[0] for row in self.rows)), default=0)
+            self._resize_virtual()
+
     def _resize_virtual(self) -> None:
-        width = 0 if self.wrap else self._widest
+        width = 0 if self.wrap else self._widest or 0
         self.virtual_size = Size(width, len(self.rows))
 
     def _move_to(self, y: float) -> None:

@@ -177,6 +177,7 @@ class JournalPane(Pane):
         self.view.scroll_to(y=0, animate=False, force=True)
 
     def action_pan(self, columns: int) -> None:
+        self.view.measure_width()
         # force: the horizontal scrollbar is hidden (a row is precious at 80x24).
         self.view.scroll_to(x=self.view.scroll_x + columns, animate=False, force=True)
 
