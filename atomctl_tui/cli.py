@@ -7,6 +7,22 @@ import sys
 
 from atomctl_tui import __version__
 from atomctl_tui.hosts import local_host
+from atomctl_tui.journal import DEFAULT_BACKLOG, DEFAULT_MAX_LINES, JournalSettings
+
+
+def line_count(minimum: int):
+    """An argparse type: a whole number of lines, at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of lines") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too few: give at least {minimum}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,15 +32,30 @@ def build_parser() -> argparse.ArgumentParser:
         " systemd units and their journal. Press ? in the console for every key.",
     )
     parser.add_argument("--version", action="version", version=f"atomctl-tui {__version__}")
+    parser.add_argument(
+        "--journal-backlog",
+        type=line_count(0),
+        default=DEFAULT_BACKLOG,
+        metavar="N",
+        help=f"journal lines from before the start to show (default {DEFAULT_BACKLOG})",
+    )
+    parser.add_argument(
+        "--journal-lines",
+        type=line_count(1),
+        default=DEFAULT_MAX_LINES,
+        metavar="N",
+        help=f"journal lines kept in memory; the oldest go (default {DEFAULT_MAX_LINES:,})",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
+    journal = JournalSettings(backlog=args.journal_backlog, max_lines=args.journal_lines)
     # Imported here so `--help` and `--version` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
-    AtomctlApp(local_host()).run()
+    AtomctlApp(local_host(), journal=journal).run()
     return 0
 
 

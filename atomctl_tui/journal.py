@@ -466,6 +466,8 @@ class JournalFollower:
     async def _stream(self, argv: list[str]) -> str | None:
         """Run journalctl, taking each entry it writes; None if it ended well by itself,
         else how it ended, in words."""
+        if self._stopping or self._restart_requested:  # asked while resolving the scope
+            return "was not started"
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,

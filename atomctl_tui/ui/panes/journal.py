@@ -145,10 +145,9 @@ class JournalPane(Pane):
         self._refresh_subtitle()
 
     def action_choose_unit(self) -> None:
-        units = self.follower.scope_units() if self.follower else []
-        seen = {entry.unit for entry in self.view.entries if entry.unit in units}
+        units = set(self.follower.scope_units() if self.follower else [])
         current = self.view.unit_scope
-        choices = sorted(set(units) | seen | ({current} if current else set()))
+        choices = sorted(units | {current} if current else units)
 
         def chosen(choice: ScopeChoice | None) -> None:
             if choice is not None:
