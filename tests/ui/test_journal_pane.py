@@ -263,6 +263,10 @@ async def test_filter_text_and_regex_over_buffer_and_new_lines(lab):
         assert not bar.has_class("-open") and app.focused is pane
         assert shown_messages(app) == ["beta-2", "beta-5"]
 
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"nowhere", "enter")
+        await pilot.pause()
+        assert "No line of the 5 kept matches 'nowhere'." in screen_text(app)
+
         await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")
         assert len(shown_messages(app)) == 5 and pane.view.line_filter is None
 

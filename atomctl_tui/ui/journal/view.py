@@ -68,7 +68,6 @@ class JournalView(ScrollView, can_focus=False):
         self.line_filter: LineFilter | None = None
         self.show_time = True
         self.wrap = False
-        self.placeholder = "Waiting for journal lines…"
         self._widest: int | None = 0  # None: not measured since the last rebuild
         self._moving = False  # the view scrolls itself: not the reader scrolling
         self._styles: dict[str, Style] = {}
@@ -88,6 +87,17 @@ class JournalView(ScrollView, can_focus=False):
         if self.shows_everything:
             return list(self.entries)
         return [entry for entry in self.entries if self.shows(entry)]
+
+    def empty_words(self) -> str:
+        """What the view says when it has no line to show."""
+        if not self.entries:
+            return "Waiting for journal lines…"
+        wanted = []
+        if self.unit_scope is not None:
+            wanted.append(f"is from {self.unit_scope}")
+        if self.line_filter is not None:
+            wanted.append(f"matches {self.line_filter.text!r}")
+        return f"No line of the {len(self.entries):,} kept {' and '.join(wanted)}."
 
     def line_text(self, entry: JournalEntry) -> str:
         return "".join(text for text, _ in self._pieces(entry))
@@ -235,7 +245,7 @@ class JournalView(ScrollView, can_focus=False):
         index = scroll_y + y
         if index >= len(self.rows):
             if y == 0 and not self.rows:
-                text = self.placeholder
+                text = self.empty_words()
                 return Strip([Segment(text, self._style("placeholder"))]).crop_extend(
                     0, width, base
                 )
