@@ -168,10 +168,11 @@ def _short(value: object) -> str | None:
 
 
 def format_entry(entry: JournalEntry) -> str:
-    """The entry as one line of a saved file: local ISO time, unit, identifier[pid], message."""
-    stamp = datetime.fromtimestamp(entry.timestamp).astimezone()
+    """The entry as one line of a saved file: local ISO time, host, unit, identifier[pid]
+    and message."""
+    stamp = datetime.fromtimestamp(entry.timestamp).astimezone().isoformat(timespec="microseconds")
     who = f"{entry.identifier or '?'}[{entry.pid}]" if entry.pid else entry.identifier or "?"
-    return f"{stamp.isoformat(timespec='microseconds')} {entry.unit or '-'} {who}: {entry.message}"
+    return f"{stamp} {entry.hostname or '-'} {entry.unit or '-'} {who}: {entry.message}"
 
 
 def save_entries(path: Path, entries: Iterable[JournalEntry]) -> int:

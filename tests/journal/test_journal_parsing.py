@@ -154,7 +154,7 @@ def test_saved_file_has_one_line_per_entry_and_never_overwrites(tmp_path):
     assert save_entries(path, entries) == len(entries)
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == len(entries)
-    assert lines[3].endswith(" - fixture-hostile[86]: h04 [bold red]x[/]")
+    assert lines[3].endswith(" vm - fixture-hostile[86]: h04 [bold red]x[/]")
     assert format_entry(entries[0]).split(" ", 1)[0].count(":") >= 2  # ISO time with zone
     with pytest.raises(FileExistsError):
         save_entries(path, entries[:1])
