@@ -483,6 +483,8 @@ class JournalFollower:
         except OSError as exc:
             return f"could not be started ({argv[0]}: {exc.strerror or exc})"
         self.process = process
+        if self._stopping or self._restart_requested:  # asked while it was starting
+            _end_process_group(process)
         if "--follow" in argv:
             self.runs += 1
             self.on_status(FollowerStatus(True, "following"))

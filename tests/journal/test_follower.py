@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 
-from atomctl_tui.journal import JournalSettings
+from atomctl_tui.journal import JournalFollower, JournalSettings
 from tests.journal.lab_follower import is_running, journalctl_under, running_follower
 from tests.journal.writing import write_stream
 from tests.labs import inside, unique_name
@@ -124,3 +125,21 @@ async def test_journal_args_point_it_at_another_journal(lab):
             assert got.messages(tag) == ["in the copy"]
     finally:
         inside(lab, "rm", "-rf", copy)
+
+
+async def test_stop_between_backlog_and_following_ends_the_run(lab):
+    """Asked to stop as the backlog arrives (the moment the --directory test once hung on):
+    no journalctl is left running and run() returns."""
+    tag = unique_name("stop")
+    write_stream(lab, tag, [b"backlog line"])
+    await wait_until_async(
+        lambda: inside(lab, "journalctl", "-q", "-o", "cat", "-t", tag).strip(),
+        what="the line in the journal",
+    )
+    follower = JournalFollower(
+        lab.host(),
+        JournalSettings(worker_units=(), other_units=(), identifiers=(tag,)),
+        on_entries=lambda entries: follower.stop(),
+    )
+    await asyncio.wait_for(follower.run(), 30)
+    assert follower.process is None and follower.runs == 0
