@@ -11,7 +11,8 @@ knows (as ``journalctl -u`` does, but combined with OR so the identifier lines j
 instances of a template pattern such as ``atom-worker@*.service`` are also matched through
 their slice, so an instance started later is followed without a restart.
 
-If journalctl ends (crash, killed, scope widened) the follower starts it again from the last
+The backlog comes from a one-shot journalctl; following starts at its last entry. If
+journalctl ends (crash, killed, scope widened) the follower starts it again from the last
 entry it received (``--cursor`` plus dropping that entry — not ``--after-cursor``, which in
 systemd 252 skips one entry when the cursor entry is outside the new filter): no line lost,
 none repeated.
@@ -48,9 +49,9 @@ STDERR_TAIL = 2048
 RESOLVE_TIMEOUT = 15.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0
-STEADY_RUN_SECONDS = 5.0
+STEADY_RUN_SECONDS = 5.0  # a journalctl that ran this long was healthy: retry fast again
 LEADER_POLL_SECONDS = 0.25
-EXIT_GRACE = 5.0  # a journalctl that ran this long was healthy: retry fast again
+EXIT_GRACE = 5.0  # for a journalctl at end of file to exit by itself
 
 # What the pane needs of an entry; asking only for these keeps journalctl and JSON parsing
 # fast (journalctl adds __CURSOR and the timestamps itself).
@@ -316,7 +317,7 @@ class JournalFollower:
         self.extra_units: set[str] = set()
         self.process: asyncio.subprocess.Process | None = None
         self.new_units: set[str] = set()  # in scope, seen through a slice since the start
-        self.runs = 0  # journalctl processes started so far
+        self.runs = 0  # journalctl --follow processes started so far
         self._pending: list[JournalEntry] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._restart_requested = False
