@@ -64,6 +64,11 @@ JOB_DESCRIPTIONS: dict[str, str] = {
     "arValidateCsvJob": "Validate a CSV before import",
 }
 
+WORKER_UNIT_PATTERNS = ("atom-worker.service", "atom-worker@*.service")
+"""The AtoM admin manual's unit, and the instances sites run when they want several workers."""
+
+JOB_SERVER_UNIT = "gearman-job-server.service"  # Debian's unit for gearmand
+
 WORKER_EXIT_LIMIT_REACHED = 111
 """`jobs:worker` exits with this status on purpose when --max-job-count/--max-mem-usage is hit."""
 

@@ -19,7 +19,7 @@ from pystemd import journal
 
 from atomctl_tui.hosts import Host
 
-IDENTIFIER = "atomctl-tui"
+AUDIT_IDENTIFIER = "atomctl-tui"
 PRIORITY_INFO = 6
 PRIORITY_WARNING = 4
 WRITE_TIMEOUT_SECONDS = 10
@@ -45,7 +45,7 @@ def audit_fields(host: Host, unit: str, action: str, result: str, user: str) -> 
     fields = {
         "MESSAGE": f"{action} {unit}: {result} (by {user} with atomctl-tui)",
         "PRIORITY": str(PRIORITY_INFO if result == "done" else PRIORITY_WARNING),
-        "SYSLOG_IDENTIFIER": IDENTIFIER,
+        "SYSLOG_IDENTIFIER": AUDIT_IDENTIFIER,
         "ATOMCTL_UNIT": unit,
         "ATOMCTL_ACTION": action,
         "ATOMCTL_RESULT": result,

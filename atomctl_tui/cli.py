@@ -8,8 +8,31 @@ import json
 import sys
 
 from atomctl_tui import __version__
-from atomctl_tui.config import CONFIG_ENV, ConfigError, Settings, resolve_settings
+from atomctl_tui.config import (
+    CONFIG_ENV,
+    DEFAULT_JOURNAL_BACKLOG,
+    ConfigError,
+    Settings,
+    resolve_settings,
+)
 from atomctl_tui.hosts import local_host
+from atomctl_tui.journal import DEFAULT_MAX_LINES, JournalSettings
+
+
+def line_count(minimum: int):
+    """An argparse type: a whole number of lines, at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of lines") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too few: give at least {minimum}")
+        return value
+
+    return parse
+
 
 EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreachable"
 
@@ -104,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="show everything, change nothing: no key that starts, stops, restarts, enables,"
         " disables or resets a unit is offered, and no such call reaches systemd",
     )
+    parser.add_argument(
+        "--journal-backlog",
+        type=line_count(0),
+        metavar="N",
+        help="journal lines from before the start to show (default: the config file, else"
+        f" {DEFAULT_JOURNAL_BACKLOG})",
+    )
+    parser.add_argument(
+        "--journal-lines",
+        type=line_count(1),
+        default=DEFAULT_MAX_LINES,
+        metavar="N",
+        help=f"journal lines kept in memory; the oldest go (default {DEFAULT_MAX_LINES:,})",
+    )
     return parser
 
 
@@ -113,6 +150,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
         cli_atom_root=args.atom_root,
         cli_interval=args.interval,
         cli_config=args.config,
+    )
+
+
+def journal_settings_from(args: argparse.Namespace, settings: Settings) -> JournalSettings:
+    """--journal-backlog over the config file's journal_backlog; the worker unit patterns."""
+    return JournalSettings(
+        worker_units=settings.unit_patterns,
+        backlog=settings.journal_backlog if args.journal_backlog is None else args.journal_backlog,
+        max_lines=args.journal_lines,
     )
 
 
@@ -138,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
-    AtomctlApp(local_host(), settings=settings, read_only=args.read_only).run()
+    journal = journal_settings_from(args, settings)
+    AtomctlApp(local_host(), settings=settings, read_only=args.read_only, journal=journal).run()
     return 0
 
 

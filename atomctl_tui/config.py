@@ -9,7 +9,7 @@ is optional::
     atom_root: /usr/share/nginx/atom   # the AtoM site: its gearman.yml and its prefix
     unit_patterns: [atom-worker.service, atom-worker@*.service]
     poll_interval: 1.0                 # seconds between two polls of the job servers
-    journal_backlog: 500               # journal lines shown when a unit's journal opens
+    journal_backlog: 500               # journal lines from before the start (default 200)
     keys:                              # binding id: key(s), e.g. to move a key
       queues.filter: f
 
@@ -30,6 +30,7 @@ import yaml
 from atomctl_tui.atom import (
     DEFAULT_ATOM_ROOT,
     DEFAULT_WORKER_TYPES,
+    WORKER_UNIT_PATTERNS,
     AtomConfigError,
     GearmanConfig,
     load_gearman_config,
@@ -44,11 +45,10 @@ from atomctl_tui.servers import (
 )
 
 CONFIG_ENV = "ATOMCTL_TUI_CONFIG"
-DEFAULT_UNIT_PATTERNS = ("atom-worker.service", "atom-worker@*.service")
 DEFAULT_POLL_INTERVAL = 1.0
-DEFAULT_JOURNAL_BACKLOG = 500
+DEFAULT_JOURNAL_BACKLOG = 200
 POLL_INTERVAL_RANGE = (0.1, 3600.0)
-JOURNAL_BACKLOG_RANGE = (10, 100_000)
+JOURNAL_BACKLOG_RANGE = (0, 100_000)
 
 _BINDING_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _UNIT_PATTERN = re.compile(r"^[A-Za-z0-9@:._\\*?\[\]-]{1,256}$")
@@ -88,7 +88,7 @@ class Settings:
     atom_root: Path | None  # None: no AtoM site known, so no "this site" and no type alerts
     site_prefix: str | None
     worker_types: Mapping[str, tuple[str, ...]]  # from the site's gearman.yml, or AtoM's own
-    unit_patterns: tuple[str, ...] = DEFAULT_UNIT_PATTERNS
+    unit_patterns: tuple[str, ...] = WORKER_UNIT_PATTERNS
     poll_interval: float = DEFAULT_POLL_INTERVAL
     journal_backlog: int = DEFAULT_JOURNAL_BACKLOG
     keymap: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
@@ -287,9 +287,11 @@ def resolve_settings(
         worker_types=MappingProxyType(
             dict(atom_config.worker_types if atom_config else DEFAULT_WORKER_TYPES)
         ),
-        unit_patterns=config.unit_patterns or DEFAULT_UNIT_PATTERNS,
+        unit_patterns=config.unit_patterns or WORKER_UNIT_PATTERNS,
         poll_interval=interval if interval is not None else DEFAULT_POLL_INTERVAL,
-        journal_backlog=config.journal_backlog or DEFAULT_JOURNAL_BACKLOG,
+        journal_backlog=(
+            DEFAULT_JOURNAL_BACKLOG if config.journal_backlog is None else config.journal_backlog
+        ),
         keymap=config.keys,
         config_file=config.path,
         warnings=tuple(warnings),

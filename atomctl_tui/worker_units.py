@@ -34,7 +34,6 @@ from atomctl_tui.systemd_bus import (
     is_connection_error,
 )
 
-JOB_SERVER_UNIT = "gearman-job-server.service"
 NOT_LOADED = "not-loaded"  # our LoadState for an installed unit file systemd has not loaded
 UNIT_PATH_PREFIX = b"/org/freedesktop/systemd1/unit"
 UNSET_U64 = 2**64 - 1  # systemd's "no value" for MemoryCurrent, CPUUsageNSec

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from atomctl_tui.atom import DEFAULT_WORKER_TYPES, site_prefix
+from atomctl_tui.atom import DEFAULT_WORKER_TYPES, WORKER_UNIT_PATTERNS, site_prefix
 from atomctl_tui.config import (
     DEFAULT_JOURNAL_BACKLOG,
-    DEFAULT_UNIT_PATTERNS,
     ConfigError,
     Settings,
     resolve_settings,
@@ -199,7 +198,7 @@ def test_every_key_of_the_config_file_reaches_the_settings(tmp_path):
 def test_defaults_without_a_config_file(tmp_path):
     chosen = settings(tmp_path)
     assert chosen.config_file is None
-    assert chosen.unit_patterns == DEFAULT_UNIT_PATTERNS
+    assert chosen.unit_patterns == WORKER_UNIT_PATTERNS
     assert chosen.journal_backlog == DEFAULT_JOURNAL_BACKLOG
     assert chosen.poll_interval == 1.0
     assert dict(chosen.keymap) == {}

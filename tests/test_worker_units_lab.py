@@ -6,11 +6,10 @@ import threading
 
 import pytest
 
-from atomctl_tui.config import DEFAULT_UNIT_PATTERNS
+from atomctl_tui.atom import JOB_SERVER_UNIT, WORKER_UNIT_PATTERNS
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.unit_actions import Action, UnitActions
 from atomctl_tui.worker_units import (
-    JOB_SERVER_UNIT,
     NOT_LOADED,
     UnitsUpdate,
     UnitWatch,
@@ -39,7 +38,7 @@ class Recorder:
 @pytest.fixture
 def watch(lab: LabState):
     restore_workers(lab)
-    watch = UnitWatch(lab.host(), [*DEFAULT_UNIT_PATTERNS, JOB_SERVER_UNIT])
+    watch = UnitWatch(lab.host(), [*WORKER_UNIT_PATTERNS, JOB_SERVER_UNIT])
     recorder = Recorder()
     unsubscribe = watch.subscribe(recorder)
     watch.recorder = recorder
@@ -95,7 +94,7 @@ def test_a_daemon_reload_loses_no_unit(watch, lab):
 
 
 def test_acting_on_a_unit_that_does_not_exist_says_so(watch):
-    actions = UnitActions(watch, DEFAULT_UNIT_PATTERNS, user="tester")
+    actions = UnitActions(watch, WORKER_UNIT_PATTERNS, user="tester")
     [outcome] = actions.perform(Action.START, ["no-such-worker.service"])
     assert outcome.result == "no-such-unit"
     assert outcome.message == (

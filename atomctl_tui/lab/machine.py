@@ -8,6 +8,7 @@ started are ever signalled, by pid: the lab's systemd, which takes the rest with
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -352,16 +353,29 @@ def _cgroup_processes(top: Path) -> list[int]:
     return pids
 
 
-def _remove_cgroups(cgroups: list[Path]) -> None:
+def _remove_cgroups(cgroups: list[Path], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
     for top in cgroups:
         if not top.is_dir():
             continue
         # Deepest first: a cgroup directory can only be removed once it has no children.
-        for directory in sorted(
+        directories = sorted(
             (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
-        ):
+        )
+        for directory in [*directories, top]:
+            _rmdir_when_released(directory, deadline)
+
+
+def _rmdir_when_released(directory: Path, deadline: float) -> None:
+    """The kernel keeps a cgroup busy for a moment after its last process has exited."""
+    while True:
+        try:
             directory.rmdir()
-        top.rmdir()
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def _remove_leftovers(state: LabState) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -11,24 +13,28 @@ from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.hosts import Host
+from atomctl_tui.journal import JournalSettings
 from atomctl_tui.ui.help_screen import HelpScreen
 from atomctl_tui.ui.job_server_unit import JobServerUnit
+from atomctl_tui.ui.journal.commands import JournalCommands
 from atomctl_tui.ui.keymap import apply_keymap
-from atomctl_tui.ui.messages import GearmanWorkersSeen
+from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.palette import binding_commands, offered_bindings
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
 from atomctl_tui.ui.panes.workers import WorkersPane
-from atomctl_tui.worker_units import JOB_SERVER_UNIT, UnitWatch
+from atomctl_tui.worker_units import UnitWatch
 
 
 class AtomctlApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "atomctl-tui"
+    COMMANDS = App.COMMANDS | {JournalCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
@@ -37,19 +43,24 @@ class AtomctlApp(App[None]):
     ]
 
     def __init__(
-        self, host: Host, *, settings: Settings | None = None, read_only: bool = False
+        self,
+        host: Host,
+        *,
+        settings: Settings | None = None,
+        read_only: bool = False,
+        journal: JournalSettings | None = None,
     ) -> None:
         super().__init__()
         self.host = host
         self.settings = settings or default_settings()
+        self.journal_settings = journal or JournalSettings(
+            worker_units=self.settings.unit_patterns, backlog=self.settings.journal_backlog
+        )
         self.sub_title = host.label
         self.read_only = read_only
         self.worker_patterns = self.settings.unit_patterns
         # One systemd connection for the whole console, opened by the first widget watching.
         self.units = UnitWatch(host, [*self.worker_patterns, JOB_SERVER_UNIT], read_only=read_only)
-
-    def on_mount(self) -> None:
-        apply_keymap(self, self.settings.keymap)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -57,8 +68,15 @@ class AtomctlApp(App[None]):
             yield JobServerPane(id="job-server")
             yield QueuesPane(id="queues")
             yield WorkersPane(id="workers")
-            yield JournalPane(id="journal")
+            yield JournalPane(self.host, self.journal_settings, id="journal")
         yield Footer()
+
+    def on_mount(self) -> None:
+        # What exists now (Textual, Rich, the panes) lives as long as the console: keep it out
+        # of the full garbage collections a journal flood brings; it halves their pauses
+        # (benchmarks/README.md, "Journal pane").
+        gc.freeze()
+        apply_keymap(self, self.settings.keymap)
 
     def action_help(self) -> None:
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
@@ -72,6 +90,13 @@ class AtomctlApp(App[None]):
             title = getattr(self.screen, "SCREEN_TITLE", "This screen")
             sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
         self.push_screen(HelpScreen(sections))
+
+    def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
+        # The Workers pane's message bubbles up to here; the Journal pane is a sibling.
+        self.query_one(JournalPane).post_message(replace(message))
+
+    def on_unit_action_finished(self, message: UnitActionFinished) -> None:
+        self.query_one(JournalPane).post_message(replace(message))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)

@@ -12,12 +12,13 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
+from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.systemd_bus import ConnectionStatus
 from atomctl_tui.ui.messages import ShowUnitJournal, UnitsChanged
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 from atomctl_tui.unit_actions import Action, UnitActions
 from atomctl_tui.unit_text import pid_text, result_text, state_kind, state_text, uptime_text
-from atomctl_tui.worker_units import JOB_SERVER_UNIT, UnitState
+from atomctl_tui.worker_units import UnitState
 
 UPTIME_REFRESH_SECONDS = 5.0
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from atomctl_tui.gearman_admin import WorkerConnection
+from atomctl_tui.journal import FollowerStatus, JournalEntry
 from atomctl_tui.worker_units import UnitsUpdate
 
 
@@ -41,3 +42,17 @@ class UnitsChanged(Message, bubble=False):
     """systemd's latest word on the watched units; posted from the bus thread to each widget."""
 
     update: UnitsUpdate
+
+
+@dataclass
+class JournalEntriesArrived(Message):
+    """A batch of journal lines from the follower (one about every 50 ms while lines flow)."""
+
+    entries: list[JournalEntry]
+
+
+@dataclass
+class JournalFollowerChanged(Message):
+    """The journal follower's state: following, or why not and when it tries again."""
+
+    status: FollowerStatus

@@ -15,6 +15,7 @@ import pytest
 from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui import systemd_bus
+from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.gearman_admin import WorkerConnection, parse_workers_line
 from atomctl_tui.hosts import Host
 from atomctl_tui.lab.state import LabState
@@ -23,7 +24,6 @@ from atomctl_tui.ui.help_screen import HelpScreen
 from atomctl_tui.ui.messages import GearmanWorkersSeen
 from atomctl_tui.ui.palette import binding_commands
 from atomctl_tui.unit_actions import Action
-from atomctl_tui.worker_units import JOB_SERVER_UNIT
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
 from tests.ui.pilot_wait import pilot_wait_until

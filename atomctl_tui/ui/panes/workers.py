@@ -18,6 +18,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
+from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.gearman_admin import WorkerConnection
 from atomctl_tui.registration import registration_of
 from atomctl_tui.systemd_bus import ConnectionStatus
@@ -37,7 +38,7 @@ from atomctl_tui.unit_text import (
     unit_label,
     uptime_text,
 )
-from atomctl_tui.worker_units import JOB_SERVER_UNIT, UnitState, is_template, matches
+from atomctl_tui.worker_units import UnitState, is_template, matches
 
 TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"

@@ -1,0 +1,588 @@
+"""Following a host's journal live: ``journalctl -o json --follow`` as a subprocess.
+
+The follower runs journalctl through ``Host.argv`` (so inside a lab, or later over SSH),
+reads its JSON lines asynchronously, turns each into a bounded, display-safe ``JournalEntry``
+and hands them over in batches (about every 50 ms), so that a flood costs one screen update
+per batch rather than one per line.
+
+Scope: the worker units, the job server's unit and the console's own audit identifier, with a
+backlog of the last lines. Unit patterns with globs are resolved against the units the journal
+knows (as ``journalctl -u`` does, but combined with OR so the identifier lines join in); the
+instances of a template pattern such as ``atom-worker@*.service`` are also matched through
+their slice, so an instance started later is followed without a restart.
+
+The backlog comes from a one-shot journalctl; following starts at its last entry. If
+journalctl ends (crash, killed, scope widened) the follower starts it again from the last
+entry it received (``--cursor`` plus dropping that entry — not ``--after-cursor``, which in
+systemd 252 skips one entry when the cursor entry is outside the new filter): no line lost,
+none repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
+
+from atomctl_tui.atom import JOB_SERVER_UNIT, WORKER_UNIT_PATTERNS
+from atomctl_tui.audit import AUDIT_IDENTIFIER
+from atomctl_tui.config import DEFAULT_JOURNAL_BACKLOG
+from atomctl_tui.hosts import Host
+from atomctl_tui.log_text import clean_line, decode_field
+
+DEFAULT_MAX_LINES = 10_000
+BATCH_SECONDS = 0.05
+BATCH_MAX_LINES = 1000  # a flood's batch is handed over early: the UI's share stays small
+MAX_JSON_LINE = 16 * 1024 * 1024  # a 1 MB non-UTF-8 message is ~4 MB of JSON byte values
+READ_CHUNK = 64 * 1024  # parsed between two turns of the event loop: ~150 lines, ~2 ms
+STDERR_TAIL = 2048
+RESOLVE_TIMEOUT = 15.0
+RETRY_FIRST_SECONDS = 0.5
+RETRY_MAX_SECONDS = 5.0
+STEADY_RUN_SECONDS = 5.0  # a journalctl that ran this long was healthy: retry fast again
+LEADER_POLL_SECONDS = 0.25
+EXIT_GRACE = 5.0  # for a journalctl at end of file to exit by itself
+
+# What the pane needs of an entry; asking only for these keeps journalctl and JSON parsing
+# fast (journalctl adds __CURSOR and the timestamps itself).
+OUTPUT_FIELDS = (
+    "MESSAGE",
+    "PRIORITY",
+    "_SYSTEMD_UNIT",
+    "UNIT",
+    "OBJECT_SYSTEMD_UNIT",
+    "COREDUMP_UNIT",
+    "_PID",
+    "SYSLOG_IDENTIFIER",
+    "_COMM",
+    "_HOSTNAME",
+)
+GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class JournalSettings:
+    """Which journal lines the console follows and how many it keeps."""
+
+    worker_units: tuple[str, ...] = WORKER_UNIT_PATTERNS
+    other_units: tuple[str, ...] = (JOB_SERVER_UNIT,)
+    identifiers: tuple[str, ...] = (AUDIT_IDENTIFIER,)
+    backlog: int = DEFAULT_JOURNAL_BACKLOG
+    max_lines: int = DEFAULT_MAX_LINES
+    # Extra journalctl options that choose another journal without changing anything else,
+    # e.g. ("--directory=/srv/journal/remote",) or ("--root=/mnt/host",).
+    journal_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.backlog < 0:
+            raise ValueError(f"the journal backlog must be 0 or more lines, not {self.backlog}")
+        if self.max_lines < 1:
+            raise ValueError(f"the journal buffer must hold at least 1 line, not {self.max_lines}")
+
+    @property
+    def unit_patterns(self) -> tuple[str, ...]:
+        return (*self.worker_units, *self.other_units)
+
+
+class JournalEntry(NamedTuple):
+    """One journal line, its message already safe to show (see ``log_text``).
+
+    A NamedTuple rather than a frozen dataclass: a flood builds tens of thousands a second.
+    """
+
+    cursor: str
+    timestamp_us: int
+    priority: int  # 0 emerg … 7 debug
+    unit: str | None  # the unit the line comes from, or is about (systemd's own lines)
+    identifier: str | None
+    pid: str | None
+    hostname: str | None
+    message: str
+
+    @property
+    def source(self) -> str:
+        """Who the line is from, short: the unit without ``.service``, else the identifier."""
+        if self.unit:
+            return self.unit.removesuffix(".service")
+        return self.identifier or "?"
+
+    @property
+    def timestamp(self) -> float:
+        return self.timestamp_us / 1_000_000
+
+
+_decode_json = json.JSONDecoder().raw_decode  # on str: no encoding sniffing for each line
+
+
+def parse_entry(line: bytes | str) -> JournalEntry | None:
+    """One line of ``journalctl -o json``; None when it is not a journal entry."""
+    try:
+        fields = _decode_json(line.decode() if isinstance(line, bytes) else line)[0]
+        cursor = fields["__CURSOR"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(cursor, str):
+        return None
+    get = fields.get
+    message = get("MESSAGE", "")
+    return JournalEntry(
+        cursor,
+        _number(get("__REALTIME_TIMESTAMP"), 0),
+        _number(get("PRIORITY"), 6),
+        _short(
+            get("COREDUMP_UNIT")
+            or get("OBJECT_SYSTEMD_UNIT")
+            or get("UNIT")
+            or get("_SYSTEMD_UNIT")
+        ),
+        _short(get("SYSLOG_IDENTIFIER") or get("_COMM")),
+        _short(get("_PID")),
+        _short(get("_HOSTNAME")),
+        clean_line(message if isinstance(message, str) else decode_field(message)),
+    )
+
+
+def _number(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+
+
+def _short(value: object) -> str | None:
+    """A name-like field (unit, identifier, pid, host) as a short safe string."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) <= 256 and value.isprintable():
+        return value
+    return clean_line(decode_field(value), max_chars=256)
+
+
+def format_entry(entry: JournalEntry) -> str:
+    """The entry as one line of a saved file: local ISO time, host, unit, identifier[pid]
+    and message."""
+    stamp = datetime.fromtimestamp(entry.timestamp).astimezone().isoformat(timespec="microseconds")
+    who = f"{entry.identifier or '?'}[{entry.pid}]" if entry.pid else entry.identifier or "?"
+    return f"{stamp} {entry.hostname or '-'} {entry.unit or '-'} {who}: {entry.message}"
+
+
+def save_entries(path: Path, entries: Iterable[JournalEntry]) -> int:
+    """Write ``entries`` to ``path``, a new file (an existing one is never overwritten).
+
+    Returns how many lines were written; raises OSError (FileExistsError, PermissionError…).
+    """
+    count = 0
+    with open(path, "x", encoding="utf-8") as out:
+        for entry in entries:
+            out.write(format_entry(entry) + "\n")
+            count += 1
+    return count
+
+
+def unit_escape(text: str) -> str:
+    """``systemd-escape`` for a unit name part: '-' and specials become \\xNN."""
+    out = []
+    for index, char in enumerate(text):
+        if char.isascii() and (char.isalnum() or char in ":_" or (char == "." and index)):
+            out.append(char)
+        elif char == "/":
+            out.append("-")
+        else:
+            out.extend(f"\\x{byte:02x}" for byte in char.encode())
+    return "".join(out)
+
+
+def template_slice(pattern: str) -> str | None:
+    """The slice holding every instance of a template pattern like ``atom-worker@*.service``."""
+    prefix, at, rest = pattern.partition("@")
+    if at and rest == "*.service" and prefix and not GLOB_CHARS & set(prefix):
+        return f"system-{unit_escape(prefix)}.slice"
+    return None
+
+
+def resolve_units(patterns: Iterable[str], known_units: Iterable[str]) -> set[str]:
+    """Unit names: the patterns without globs as they are, the globs matched against
+    ``known_units`` (what the journal has seen)."""
+    patterns = list(patterns)
+    units = {p for p in patterns if not GLOB_CHARS & set(p)}
+    globs = [p for p in patterns if GLOB_CHARS & set(p)]
+    units.update(u for u in known_units if any(fnmatch.fnmatchcase(u, g) for g in globs))
+    return units
+
+
+def journal_matches(
+    units: Iterable[str], identifiers: Iterable[str], slices: Iterable[str] = ()
+) -> list[str]:
+    """journalctl match arguments for: these units' lines, systemd's lines about them, the
+    lines of these identifiers and of the processes in these slices — combined with OR.
+
+    Matches on one field are alternatives; different fields in one group must all match;
+    ``+`` separates the groups (journalctl(1), "matches").
+    """
+    units = sorted(set(units))
+    groups: list[list[str]] = []
+    if units:
+        groups.append([f"_SYSTEMD_UNIT={u}" for u in units])
+        groups.append(["_PID=1", *(f"UNIT={u}" for u in units)])
+        groups.append(["_UID=0", *(f"OBJECT_SYSTEMD_UNIT={u}" for u in units)])
+        groups.append(["_UID=0", *(f"COREDUMP_UNIT={u}" for u in units)])
+    if slices := sorted(set(slices)):
+        groups.append([f"_SYSTEMD_SLICE={s}" for s in slices])
+    if identifiers := sorted(set(identifiers)):
+        groups.append([f"SYSLOG_IDENTIFIER={i}" for i in identifiers])
+    matches: list[str] = []
+    for group in groups:
+        if matches:
+            matches.append("+")
+        matches.extend(group)
+    return matches
+
+
+@dataclass(frozen=True)
+class FollowerStatus:
+    """What the follower is doing, in words for the pane."""
+
+    healthy: bool
+    text: str
+
+
+@dataclass
+class _LineSplitter:
+    """Bytes in, complete lines out; a line longer than ``limit`` is dropped, counted."""
+
+    limit: int = MAX_JSON_LINE
+    pieces: list[bytes] = field(default_factory=list)
+    size: int = 0
+    discarding: bool = False
+    dropped: int = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        if lines:
+            first = lines[0]
+            if self.discarding:
+                lines = lines[1:]
+                self.discarding = False
+            elif self.pieces:
+                lines[0] = b"".join([*self.pieces, first])
+            self.pieces, self.size = [], 0
+        if tail:
+            self._keep(tail)
+        return lines
+
+    def _keep(self, piece: bytes) -> None:
+        if self.discarding:
+            return
+        self.size += len(piece)
+        if self.size > self.limit:
+            self.pieces, self.size, self.discarding = [], 0, True
+            self.dropped += 1
+        else:
+            self.pieces.append(piece)
+
+
+class JournalFollower:
+    """Follows ``host``'s journal for ``settings``, calling ``on_entries`` with each batch.
+
+    ``run()`` is a coroutine that lasts until ``stop()`` (or cancellation); callbacks run on
+    its event loop. ``units`` are the units journalctl currently matches by name.
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        settings: JournalSettings,
+        on_entries: Callable[[list[JournalEntry]], None],
+        on_status: Callable[[FollowerStatus], None] = lambda status: None,
+        batch_seconds: float = BATCH_SECONDS,
+    ) -> None:
+        self.host = host
+        self.settings = settings
+        self.on_entries = on_entries
+        self.on_status = on_status
+        self.batch_seconds = batch_seconds
+        self.cursor: str | None = None  # of the last entry received: where a restart resumes
+        self.units: set[str] = set()
+        self.extra_units: set[str] = set()
+        self.process: asyncio.subprocess.Process | None = None
+        self.new_units: set[str] = set()  # in scope, seen through a slice since the start
+        self.runs = 0  # journalctl --follow processes started so far
+        self._pending: list[JournalEntry] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._restart_requested = False
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # -- the command -------------------------------------------------------------------
+
+    @property
+    def slices(self) -> set[str]:
+        return {s for p in self.settings.unit_patterns if (s := template_slice(p))}
+
+    def command(self, *, follow: bool = True) -> list[str]:
+        """The journalctl argv: following from the resume point, or (``follow=False``) the
+        backlog, the scope's last lines."""
+        argv = [
+            "journalctl",
+            "--output=json",
+            "--all",  # long messages as text, not null: log_text cuts them for display
+            "--no-pager",
+            "--quiet",
+            f"--output-fields={','.join(OUTPUT_FIELDS)}",
+            *self.settings.journal_args,
+        ]
+        if not follow:
+            argv.append(f"--lines={self.settings.backlog}")
+        elif self.cursor is not None:
+            argv.extend(["--follow", f"--cursor={self.cursor}"])
+        else:  # an empty or unreadable journal: nowhere to start from but its end
+            argv.extend(["--follow", "--lines=0"])
+        argv.extend(journal_matches(self.units, self.settings.identifiers, self.slices))
+        return self.host.argv(*argv)
+
+    async def resolve_units(self) -> set[str]:
+        """The scope's units: patterns resolved against the units the journal knows."""
+        known: set[str] = set()
+        results = await asyncio.gather(
+            *(self._run_once("-F", name) for name in ("_SYSTEMD_UNIT", "UNIT")),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, bytes):
+                known.update(line for line in result.decode(errors="replace").splitlines() if line)
+            # else: journalctl itself will say what is wrong when it runs
+        return resolve_units(self.settings.unit_patterns, known) | self.extra_units
+
+    async def tail_cursor(self) -> str | None:
+        """The cursor of the journal's newest entry, whatever its unit."""
+        try:
+            output = await self._run_once("--output=json", "--lines=1", "--output-fields=_PID")
+        except (OSError, TimeoutError):
+            return None
+        entry = parse_entry(output.strip().rsplit(b"\n", 1)[-1]) if output.strip() else None
+        return entry.cursor if entry else None
+
+    async def _run_once(self, *options: str) -> bytes:
+        """The output of a short journalctl query on the host."""
+        argv = self.host.argv(
+            "journalctl", "--no-pager", "--quiet", *self.settings.journal_args, *options
+        )
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), RESOLVE_TIMEOUT)
+        finally:
+            _end_process_group(process)
+            await process.wait()
+        return output
+
+    # -- control -----------------------------------------------------------------------
+
+    def include_unit(self, unit: str) -> bool:
+        """Make sure ``unit``'s lines are followed; True when that needs a restart."""
+        if unit in self.units or unit in self.extra_units:
+            return False
+        self.extra_units.add(unit)
+        self.restart()
+        return True
+
+    def restart(self) -> None:
+        """Start journalctl again (new scope), resuming after the last entry received."""
+        self._restart_requested = True
+        self._wake.set()
+        if self.process is not None:
+            _end_process_group(self.process)
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self.process is not None:
+            _end_process_group(self.process)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        retry = RETRY_FIRST_SECONDS
+        try:
+            while not self._stopping:
+                self._restart_requested = False
+                self._wake.clear()
+                started = time.monotonic()
+                ending = await self._start_and_follow()
+                if self._stopping:
+                    break
+                if self._restart_requested:
+                    continue
+                if time.monotonic() - started >= STEADY_RUN_SECONDS:
+                    retry = RETRY_FIRST_SECONDS
+                self.on_status(
+                    FollowerStatus(False, f"journalctl {ending}; following again in {retry:g} s")
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), retry)
+                retry = min(retry * 2, RETRY_MAX_SECONDS)
+        finally:
+            self._cancel_flush()
+            if self.process is not None:
+                _end_process_group(self.process)
+
+    async def _start_and_follow(self) -> str:
+        """Follow until journalctl ends; how it ended, in words.
+
+        The first time, the backlog comes from a journalctl of its own, and following starts
+        at its last entry: ``--follow --lines=N`` alone loses the lines written while it
+        starts when the scope has no line yet (seen with systemd 252). With no backlog, it
+        starts at the journal's newest entry, whatever its unit.
+        """
+        if self.cursor is not None:
+            self.units = await self.resolve_units()
+        else:
+            self.units, tail = await asyncio.gather(self.resolve_units(), self.tail_cursor())
+            if self.settings.backlog:
+                ending = await self._stream(self.command(follow=False))
+                if ending is not None:
+                    return ending
+            if self.cursor is None:
+                self.cursor = tail
+        ending = await self._stream(self.command())
+        return ending or "ended"
+
+    async def _stream(self, argv: list[str]) -> str | None:
+        """Run journalctl, taking each entry it writes; None if it ended well by itself,
+        else how it ended, in words."""
+        if self._stopping or self._restart_requested:  # asked while resolving the scope
+            return "was not started"
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                # Its own process group: journalctl may run as a child of the prefix (nsenter
+                # forks), and ending the group ends both.
+                start_new_session=True,
+                limit=READ_CHUNK,
+            )
+        except OSError as exc:
+            return f"could not be started ({argv[0]}: {exc.strerror or exc})"
+        self.process = process
+        if self._stopping or self._restart_requested:  # asked while it was starting
+            _end_process_group(process)
+        if "--follow" in argv:
+            self.runs += 1
+            self.on_status(FollowerStatus(True, "following"))
+        stderr_task = asyncio.ensure_future(_read_tail(process.stderr, STDERR_TAIL))
+        # If the process we started ends while a child of it still holds the pipe open (the
+        # prefix killed, journalctl orphaned), end the group so the reader sees end of file.
+        watcher = asyncio.ensure_future(_end_group_when_leader_exits(process))
+        skip_cursor = self.cursor
+        splitter = _LineSplitter()
+        unreadable = 0
+        try:
+            assert process.stdout is not None
+            while chunk := await process.stdout.read(READ_CHUNK):
+                for line in splitter.feed(chunk):
+                    entry = parse_entry(line)
+                    if entry is None:
+                        unreadable += 1
+                        continue
+                    if skip_cursor is not None:
+                        skipped_cursor, skip_cursor = skip_cursor, None
+                        if entry.cursor == skipped_cursor:
+                            continue  # --cursor starts at the entry already received
+                    self._take(entry)
+                await asyncio.sleep(0)  # a flood must leave the keyboard its turn
+        except BaseException:  # cancelled, or a bug: the process must not outlive us
+            _end_process_group(process)
+            raise
+        finally:
+            try:
+                # At end of file journalctl is exiting by itself: give it the time to.
+                returncode = await asyncio.wait_for(asyncio.shield(process.wait()), EXIT_GRACE)
+            except TimeoutError:
+                _end_process_group(process)
+                returncode = await process.wait()
+            watcher.cancel()
+            stderr = await stderr_task
+            self.process = None
+            if not self._stopping:
+                self._flush()
+        if returncode == 0 and not self._restart_requested and "--follow" not in argv:
+            return None
+        words = f"ended (exit status {returncode})"
+        if returncode < 0:
+            words = f"was stopped by signal {-returncode}"
+        if stderr:
+            words += f": {clean_line(stderr.strip(), max_chars=200)}"
+        if unreadable or splitter.dropped:
+            words += f" ({unreadable + splitter.dropped} unreadable lines skipped)"
+        return words
+
+    def _take(self, entry: JournalEntry) -> None:
+        self.cursor = entry.cursor
+        unit = entry.unit
+        if unit and unit not in self.units and unit not in self.new_units and self._in_scope(unit):
+            self.new_units.add(unit)
+        self._pending.append(entry)
+        if len(self._pending) >= BATCH_MAX_LINES:
+            self._flush()
+        elif self._flush_handle is None:
+            loop = asyncio.get_running_loop()
+            self._flush_handle = loop.call_later(self.batch_seconds, self._flush)
+
+    def _in_scope(self, unit: str) -> bool:
+        return any(fnmatch.fnmatchcase(unit, p) for p in self.settings.unit_patterns)
+
+    def scope_units(self) -> list[str]:
+        """Every unit of the scope known so far, for a unit picker."""
+        return sorted(self.units | self.new_units)
+
+    def _flush(self) -> None:
+        self._cancel_flush()
+        if self._pending:
+            batch, self._pending = self._pending, []
+            self.on_entries(batch)
+
+    def _cancel_flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+
+
+def _end_process_group(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM to the process group the follower started (pid == pgid), if it still exists."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+
+
+async def _end_group_when_leader_exits(process: asyncio.subprocess.Process) -> None:
+    # Polled: Process.wait() also waits for the pipes, which the orphan still holds open.
+    while process.returncode is None:
+        await asyncio.sleep(LEADER_POLL_SECONDS)
+    _end_process_group(process)
+
+
+async def _read_tail(stream: asyncio.StreamReader | None, keep: int) -> str:
+    """Everything ``stream`` says until it closes, keeping only the last ``keep`` bytes."""
+    tail = b""
+    if stream is not None:
+        while chunk := await stream.read(4096):
+            tail = (tail + chunk)[-keep:]
+    return tail.decode(errors="replace")

@@ -1,0 +1,45 @@
+"""Journal commands in the command palette (ctrl+p): scope by unit, filter, save, toggles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from atomctl_tui.ui.panes.journal import JournalPane
+
+
+class JournalCommands(Provider):
+    """The Journal pane's actions, and one command per unit of its scope."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        panes = self.app.query(JournalPane)
+        if not panes:
+            return []
+        pane = panes.first()
+        commands: list[tuple[str, str, Callable[[], object]]] = [
+            ("Journal: all workers", "Show every worker's lines", pane.action_all_units),
+            ("Journal: follow", "Jump to the newest line and follow", pane.action_follow),
+            ("Journal: filter", "Filter the lines by text or /regex/", pane.action_filter),
+            ("Journal: save", "Save the lines in view to a file", pane.action_save),
+            ("Journal: clear", "Clear the journal lines", pane.action_clear),
+            ("Journal: timestamps", "Show or hide the time of each line", pane.action_toggle_time),
+            ("Journal: wrap", "Wrap long lines or scroll sideways", pane.action_toggle_wrap),
+            ("Journal: pick a unit", "Choose whose lines to show", pane.action_choose_unit),
+        ]
+        for unit in pane.follower.scope_units() if pane.follower else []:
+            commands.append(
+                (f"Journal: {unit}", f"Show only {unit}'s lines", partial(pane.show_unit, unit))
+            )
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            if (score := matcher.match(name)) > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

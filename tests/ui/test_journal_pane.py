@@ -1,0 +1,341 @@
+"""The Journal pane on a real lab journal, driven by keys under Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+
+from textual.command import CommandList
+
+from atomctl_tui.journal import AUDIT_IDENTIFIER, JournalSettings
+from atomctl_tui.ui.app import AtomctlApp
+from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
+from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
+from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
+from atomctl_tui.ui.panes.journal import JournalPane
+from tests.journal.lab_follower import journalctl_under
+from tests.journal.writing import (
+    HUGE_LINE,
+    NATIVE_CORPUS,
+    STREAM_CORPUS,
+    write_native,
+    write_stream,
+)
+from tests.labs import inside, unique_name, unit_property
+from tests.ui.screen_text import screen_text
+from tests.waiting import wait_until_async
+
+SMALL_TERMINAL = (80, 24)
+
+
+def tag_only(tag: str, **options) -> JournalSettings:
+    """A scope of just the test's own identifier: nothing else moves the lines."""
+    return JournalSettings(worker_units=(), other_units=(), identifiers=(tag,), **options)
+
+
+def journal_pane(app: AtomctlApp) -> JournalPane:
+    return app.query_one(JournalPane)
+
+
+def shown_messages(app: AtomctlApp) -> list[str]:
+    return [entry.message for entry in journal_pane(app).view.shown_entries()]
+
+
+def received(app: AtomctlApp, identifier: str) -> list[str]:
+    return [e.message for e in journal_pane(app).view.entries if e.identifier == identifier]
+
+
+def visible_rows(app: AtomctlApp) -> list[str]:
+    """The journal lines in view, top to bottom, as the view holds them."""
+    view = journal_pane(app).view
+    top = round(view.scroll_y)
+    rows = list(view.rows)[top : top + view.scrollable_content_region.height]
+    return [entry.message for entry, _, _ in rows]
+
+
+async def test_hostile_lines_show_literally_and_the_console_keeps_running(lab):
+    tag = unique_name("hostile")
+    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = journal_pane(app)
+        pane.focus()
+        await pilot.press("z")  # the journal full screen: every corpus line in view
+        await asyncio.to_thread(write_stream, lab, tag, [raw for raw, _ in STREAM_CORPUS])
+        for raw, _ in NATIVE_CORPUS:
+            await asyncio.to_thread(write_native, lab, tag, raw)
+        await asyncio.to_thread(write_stream, lab, tag, [HUGE_LINE])
+        huge_parts = len(HUGE_LINE) // 49152 + 1  # journald's LineMax cuts it into entries
+        expected = len(STREAM_CORPUS) + len(NATIVE_CORPUS) + huge_parts
+        await wait_until_async(lambda: len(received(app, tag)) == expected, what="the corpus")
+        await pilot.pause()
+
+        screen = screen_text(app)
+        for _, shown in [*STREAM_CORPUS, *NATIVE_CORPUS]:
+            assert shown in screen, f"{shown!r} is not on screen:\n{screen}"
+        assert "pwned title" not in screen and "\x1b" not in screen
+        assert f"{tag} {'Z' * 100}" in screen
+
+        await pilot.press("w")  # wrapped, the end of the cut line shows its marker
+        await pilot.pause()
+        assert "Z … [line cut: 16,384 characters in all]" in screen_text(app)
+        await pilot.press("t", "w", "z")
+        assert app.is_running and pane.view.wrap is False and pane.view.show_time is False
+
+
+async def test_lines_are_coloured_by_priority(lab):
+    tag = unique_name("priority")
+    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        for priority in (2, 3, 4, 6, 7):
+            await asyncio.to_thread(write_native, lab, tag, f"p{priority}".encode(), priority)
+        await wait_until_async(lambda: len(received(app, tag)) == 5, what="five lines")
+        await pilot.pause()
+        view = journal_pane(app).view
+
+        def message_colour(row: int) -> str | None:
+            segments = list(view.render_line(row))
+            return segments[-2].style.color.name if segments[-2].style.color else None
+
+        def style_colour(name: str) -> str | None:
+            colour = view.get_component_rich_style(f"journal-view--{name}").color
+            return colour.name if colour else None
+
+        rows = {message: row for row, message in enumerate(visible_rows(app))}
+        assert message_colour(rows["p2"]) == message_colour(rows["p3"]) == style_colour("error")
+        assert message_colour(rows["p4"]) == style_colour("warning")
+        assert style_colour("error") != style_colour("warning") != style_colour("message")
+        assert message_colour(rows["p7"]) == style_colour("debug")
+
+
+async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
+    # A long backlog: lines of atom-worker@1 must be among those kept, whatever other tests
+    # of the session have logged since it started.
+    app = AtomctlApp(lab.host(), journal=JournalSettings(backlog=5000))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        await wait_until_async(
+            lambda: "atom-worker@1" in {e.source for e in pane.view.entries},
+            what="atom-worker@1's lines",
+        )
+        # From the Workers pane: the message bubbles to the app, which hands it over.
+        app.query_one("#workers").post_message(ShowUnitJournal("atom-worker@1.service"))
+        await wait_until_async(lambda: pane.view.unit_scope == "atom-worker@1.service")
+        assert {entry.unit for entry, _, _ in pane.view.rows} == {"atom-worker@1.service"}
+        assert "atom-worker@1 ·" in pane.subtitle
+
+        unit = "atom-worker@2.service"
+        old_pid = unit_property(lab, unit, "MainPID")
+        await asyncio.to_thread(inside, lab, "systemctl", "restart", unit)
+        new_pid = unit_property(lab, unit, "MainPID")
+        assert new_pid != old_pid
+        app.post_message(UnitActionFinished(unit, "restart", "done"))
+
+        def new_lines() -> list[str]:
+            return [entry.message for entry in pane.view.shown_entries() if entry.pid == new_pid]
+
+        await wait_until_async(
+            lambda: any(line.endswith("> Running worker...") for line in new_lines()),
+            what="the restarted worker's 'Running worker...'",
+        )
+        assert pane.view.unit_scope == unit and pane.view.following
+        assert {entry.unit for entry in pane.view.shown_entries()} == {unit}
+        await pilot.pause()
+        assert visible_rows(app)[-1] == pane.view.shown_entries()[-1].message
+
+        pane.focus()
+        await pilot.press("a")
+        assert pane.view.unit_scope is None and "all workers" in pane.subtitle
+        # The picker: All, atom-worker.service, atom-worker@1.service, …
+        await pilot.press("u")
+        assert isinstance(app.screen, JournalScopeScreen)
+        await pilot.press("down", "down", "enter")
+        assert pane.view.unit_scope == "atom-worker@1.service"
+        await pilot.press("u", "escape")
+        assert pane.view.unit_scope == "atom-worker@1.service"
+        # Another host's message is not for this pane.
+        app.post_message(ShowUnitJournal(None, host_label="elsewhere"))
+        await pilot.pause()
+        assert pane.view.unit_scope == "atom-worker@1.service"
+
+
+async def test_follow_pauses_counts_new_lines_and_resumes(lab):
+    tag = unique_name("follow")
+    app = AtomctlApp(lab.host(), journal=tag_only(tag, max_lines=100))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        view = pane.view
+        pane.focus()
+        lines = [f"line {i}".encode() for i in range(1, 101)]
+        await asyncio.to_thread(write_stream, lab, tag, lines)
+        await wait_until_async(lambda: len(received(app, tag)) == 100, what="100 lines")
+        await pilot.pause()
+        assert view.following and visible_rows(app)[-1] == "line 100"
+
+        await pilot.press("pageup")
+        assert not view.following
+        in_view = visible_rows(app)
+        assert "line 100" not in in_view
+        await asyncio.to_thread(write_stream, lab, tag, [b"new 1", b"new 2", b"new 3"])
+        await wait_until_async(lambda: view.unseen == 3, what="3 unseen lines")
+        await pilot.pause()
+        # The buffer is full (100): three old lines went, and what is being read stays put.
+        assert len(view.entries) == 100 and received(app, tag)[0] == "line 4"
+        assert visible_rows(app) == in_view
+        assert "paused, 3 new lines (End follows)" in pane.subtitle
+        assert "paused, 3 new lines" in screen_text(app)
+
+        await pilot.press("end")
+        await pilot.pause()
+        assert view.following and view.unseen == 0 and "following" in pane.subtitle
+        assert visible_rows(app)[-1] == "new 3"
+
+        await pilot.press("up", "up")
+        assert not view.following
+        await pilot.press("down", "down")  # back at the end: following again
+        assert view.following
+        await pilot.press("home")
+        assert not view.following and visible_rows(app)[0] == "line 4"
+        await pilot.press("f")
+        assert view.following
+
+        await pilot.press("c")
+        assert not view.entries and not view.rows
+        await asyncio.to_thread(write_stream, lab, tag, [b"after clear"])
+        await wait_until_async(lambda: shown_messages(app) == ["after clear"])
+
+
+async def test_killing_journalctl_under_the_pane_resumes_without_loss_or_repeat(lab):
+    tag = unique_name("pane-kill")
+    count = 400
+    app = AtomctlApp(lab.host(), journal=tag_only(tag, backlog=1000))
+    writer_code = (
+        "import time\n"
+        f"for i in range(1, {count + 1}):\n"
+        "    print(f'seq-{i}', flush=True)\n"
+        "    time.sleep(0.005)\n"  # the workload spreads its lines over the kill
+    )
+    async with app.run_test(size=SMALL_TERMINAL):
+        follower = journal_pane(app).follower
+        await wait_until_async(lambda: follower.runs == 1, what="journalctl following")
+        writer = subprocess.Popen([sys.executable, "-c", writer_code], stdout=subprocess.PIPE)
+        cat = subprocess.Popen(lab.nsenter("systemd-cat", "-t", tag), stdin=writer.stdout)
+        writer.stdout.close()
+        try:
+            await wait_until_async(lambda: len(received(app, tag)) >= 100, what="100 lines")
+            journalctl = journalctl_under(follower)
+            assert journalctl is not None
+            os.kill(journalctl, signal.SIGKILL)
+            await wait_until_async(lambda: follower.runs == 2, what="journalctl again")
+        finally:
+            await wait_until_async(lambda: writer.poll() is not None and cat.poll() is not None)
+        await wait_until_async(lambda: len(received(app, tag)) >= count, what="every line")
+        assert received(app, tag) == [f"seq-{i}" for i in range(1, count + 1)]
+        assert journal_pane(app).status.healthy
+
+
+async def test_filter_text_and_regex_over_buffer_and_new_lines(lab):
+    tag = unique_name("filter")
+    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        pane.focus()
+        await asyncio.to_thread(write_stream, lab, tag, [b"alpha-1", b"beta-2", b"Alpha-3"])
+        await wait_until_async(lambda: len(received(app, tag)) == 3)
+
+        await pilot.press("slash", *"alpha", "enter")
+        assert shown_messages(app) == ["alpha-1", "Alpha-3"]
+        await asyncio.to_thread(write_stream, lab, tag, [b"alpha-4", b"beta-5"])
+        await wait_until_async(lambda: len(received(app, tag)) == 5)
+        assert shown_messages(app) == ["alpha-1", "Alpha-3", "alpha-4"]
+        assert "filter alpha" in pane.subtitle
+
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"/beta-[25]$/", "enter")
+        assert shown_messages(app) == ["beta-2", "beta-5"]
+
+        # A broken regex: said in words, the filter and the typed text both stay.
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"/[unclosed/", "enter")
+        await pilot.pause()
+        assert shown_messages(app) == ["beta-2", "beta-5"]
+        bar = app.query_one("#journal-filter")
+        assert bar.has_class("-open") and bar.value == "/[unclosed/"
+        assert any("not a regular expression" in n.message for n in app._notifications)
+        await pilot.press("escape")
+        assert not bar.has_class("-open") and app.focused is pane
+        assert shown_messages(app) == ["beta-2", "beta-5"]
+
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"nowhere", "enter")
+        await pilot.pause()
+        assert "No line of the 5 kept matches 'nowhere'." in screen_text(app)
+
+        await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")
+        assert len(shown_messages(app)) == 5 and pane.view.line_filter is None
+
+
+async def test_save_writes_the_lines_in_view_and_never_overwrites(lab, tmp_path):
+    tag = unique_name("save")
+    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        pane.focus()
+        await asyncio.to_thread(write_stream, lab, tag, [b"keep 1", b"drop", b"keep [b]2[/b]"])
+        await wait_until_async(lambda: len(received(app, tag)) == 3)
+        await pilot.press("slash", *"keep", "enter")
+
+        target = tmp_path / "journal.log"
+        await pilot.press("s")
+        assert isinstance(app.screen, JournalSaveScreen)
+        await pilot.press("ctrl+a", "ctrl+k", *str(target), "enter")
+        await wait_until_async(lambda: not isinstance(app.screen, JournalSaveScreen))
+        lines = target.read_text().splitlines()
+        assert [line.split(": ", 1)[1] for line in lines] == ["keep 1", "keep [b]2[/b]"]
+        assert f" - {tag}[" in lines[0]
+
+        for path, words in [
+            (target, "already exists"),
+            (tmp_path / "missing" / "x.log", "does not exist"),
+            (tmp_path, "is a folder"),
+        ]:
+            await pilot.press("s", "ctrl+a", "ctrl+k", *str(path), "enter")
+            message = app.screen.query_one("#journal-save-message")
+            await wait_until_async(lambda m=message: m.has_class("-error"), what=words)
+            assert words in str(message.render())
+            await pilot.press("escape")
+            assert not isinstance(app.screen, JournalSaveScreen)
+        assert target.read_text().splitlines() == lines  # nothing overwritten
+
+
+async def test_keys_are_in_help_and_commands_in_the_palette(lab):
+    app = AtomctlApp(lab.host(), journal=JournalSettings(identifiers=(AUDIT_IDENTIFIER,)))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        await wait_until_async(lambda: pane.follower.scope_units(), what="the scope's units")
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        listed = str(app.screen.render_sections())
+        for description in ["Filter", "Follow", "Timestamps on/off", "Wrap long lines on/off"]:
+            assert description in listed
+        await pilot.press("escape")
+
+        await run_palette_command(app, pilot, "Journal: wrap")
+        assert pane.view.wrap
+        await run_palette_command(app, pilot, "Journal: atom-worker@2.service")
+        assert pane.view.unit_scope == "atom-worker@2.service"
+
+
+async def run_palette_command(app: AtomctlApp, pilot, name: str) -> None:
+    """Type a command's name in the palette, wait for it to be the highlighted hit, run it.
+    (The palette searches in a worker: Enter before the hits arrive runs nothing.)"""
+    await pilot.press("ctrl+p", *name)
+
+    def highlighted() -> str:
+        hits = app.screen.query_one(CommandList)
+        option = hits.highlighted_option
+        return str(option.prompt).split("\n")[0] if option is not None else ""  # name, help
+
+    await wait_until_async(lambda: highlighted() == name, what=f"the palette to offer {name}")
+    await pilot.press("enter")
+    await pilot.pause()
