@@ -13,8 +13,8 @@ from atomctl_tui.audit import invoking_user
 from atomctl_tui.lab.state import LabState
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
-from tests.ui.pilot_wait import pilot_wait_until
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
+from tests.waiting import wait_until_async
 
 W1, W2 = BOOT_WORKERS
 
@@ -144,7 +144,7 @@ async def test_add_a_worker_then_remove_it(shared_lab):
         assert unit_property(shared_lab, new, "ActiveState") == "inactive"
         assert is_enabled(shared_lab, new) == "disabled"
         # Stopped and disabled, systemd unloads the instance: its row goes.
-        await pilot_wait_until(pilot, lambda: new not in console.rows(), what="the row to go")
+        await wait_until_async(lambda: new not in console.rows(), what="the row to go")
         # The key adds the first free instance again.
         await pilot.press("a")
         await console.wait_notification(f"add-worker {new}: done")
@@ -172,8 +172,7 @@ async def test_restart_all_and_a_selection_of_several(shared_lab):
         assert "2 selected" in str(console.pane.border_subtitle)
         await pilot.press("r")
         await console.answer(confirm=True)
-        await pilot_wait_until(
-            pilot,
+        await wait_until_async(
             lambda: all(main_pid(shared_lab, unit) not in (0, middle[unit]) for unit in middle),
             what="both selected workers to restart",
         )
@@ -202,7 +201,7 @@ async def test_cancel_changes_nothing(shared_lab):
             await pilot.press(key)
             await console.answer(confirm=False)  # enter on Cancel, where focus starts
         await pilot.press("x")
-        await pilot_wait_until(pilot, lambda: app.screen.id != "_default", what="the dialog")
+        await wait_until_async(lambda: app.screen.id != "_default", what="the dialog")
         await pilot.press("escape")
         await console.wait_notification("Stop: cancelled, nothing changed.")
         assert app.finished == []

@@ -10,8 +10,8 @@ from atomctl_tui.hosts import Host
 from atomctl_tui.ui.help_screen import HelpScreen
 from atomctl_tui.ui.palette import binding_commands
 from atomctl_tui.ui.panes.workers import WorkersPane
-from tests.ui.pilot_wait import pilot_wait_until
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp
+from tests.waiting import wait_until_async
 
 # Nothing listens here: like a host whose D-Bus is down.
 NO_BUS = Host(label="archive-01", dbus_address=b"unix:path=/nonexistent/system_bus_socket")
@@ -52,7 +52,7 @@ async def test_the_palette_runs_a_workers_key():
         await pilot.press("ctrl+p")
         await pilot.press(*"All workers' journal")
         await pilot.press("enter")
-        await pilot_wait_until(pilot, lambda: app.journal_requests, what="the journal request")
+        await wait_until_async(lambda: app.journal_requests, what="the journal request")
         assert [m.unit for m in app.journal_requests] == [None]
 
 
@@ -72,7 +72,7 @@ async def test_an_unreachable_systemd_is_said_in_words_and_retried():
     app = RecordingApp(NO_BUS)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         status = app.query_one("#workers-status")
-        await pilot_wait_until(pilot, lambda: status.display, what="the status line")
+        await wait_until_async(lambda: status.display, what="the status line")
         text = str(status.render())
         assert "cannot reach systemd on archive-01" in text
         assert "No such file or directory" in text and "reconnecting in" in text

@@ -26,8 +26,8 @@ from atomctl_tui.ui.palette import binding_commands
 from atomctl_tui.unit_actions import Action
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
-from tests.ui.pilot_wait import pilot_wait_until
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
+from tests.waiting import wait_until_async
 
 W1, W2 = BOOT_WORKERS
 
@@ -116,8 +116,8 @@ async def test_a_worker_started_too_often_shows_start_limit_hit_until_reset_fail
         for attempt in range(4):
             await pilot.press("r")
             await console.answer(confirm=True)
-            await pilot_wait_until(
-                pilot, lambda n=attempt: len(app.finished) == n + 1, what=f"restart {attempt}"
+            await wait_until_async(
+                lambda n=attempt: len(app.finished) == n + 1, what=f"restart {attempt}"
             )
         assert [m.result for m in app.finished] == ["done", "done", "done", "failed"]
         await console.wait_notification(
@@ -241,8 +241,7 @@ async def test_the_gearman_column_warns_when_an_active_worker_is_not_registered(
         console = WorkersConsole(app, pilot)
         first_pid = main_pid(shared_lab, W1)
         await console.wait_cell(W1, "pid", str(first_pid))
-        before = await pilot_wait_until(
-            pilot,
+        before = await wait_until_async(
             lambda: (r := workers_reply(shared_lab)) and first_pid in pids_on(r) and r,
             what="atom-worker@1 on the job server",
         )
@@ -259,8 +258,7 @@ async def test_the_gearman_column_warns_when_an_active_worker_is_not_registered(
         await console.wait_cell(W1, "gearman", "not registered")
         assert console.pane.table.get_cell(W1, "gearman").style  # the warning colour
 
-        after = await pilot_wait_until(
-            pilot,
+        after = await wait_until_async(
             lambda: (r := workers_reply(shared_lab)) and new_pid in pids_on(r) and r,
             what="the restarted worker on the job server",
         )
@@ -307,10 +305,10 @@ async def test_a_lost_bus_shows_reconnecting_and_comes_back(shared_lab):
         bridges = bridges_started_by_this_process()
         assert len(bridges) == 1, bridges
         os.kill(bridges[0], signal.SIGTERM)  # the connection's far end goes away
-        await pilot_wait_until(pilot, lambda: status.display, what="the reconnecting line")
+        await wait_until_async(lambda: status.display, what="the reconnecting line")
         assert "reconnecting" in str(status.render())
         assert W2 in console.rows()  # what was known stays in sight
-        await pilot_wait_until(pilot, lambda: not status.display, what="the connection back")
+        await wait_until_async(lambda: not status.display, what="the connection back")
         inside(shared_lab, "systemctl", "stop", W2)  # signals flow again
         await console.wait_cell(W2, "state", "inactive", timeout=10)
 
@@ -321,15 +319,14 @@ async def test_the_job_server_unit_restarts_from_its_own_line(shared_lab):
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         line = app.query_one("#job-server-unit")
-        await pilot_wait_until(pilot, lambda: "active" in str(line.render()), what="its state")
+        await wait_until_async(lambda: "active" in str(line.render()), what="its state")
         line.focus()
         await pilot.press("r")
         await console.answer(confirm=True)
         await console.wait_notification(f"restart {JOB_SERVER_UNIT}: done")
         assert main_pid(shared_lab, JOB_SERVER_UNIT) not in (0, before)
         assert is_enabled(shared_lab, JOB_SERVER_UNIT) == "enabled"
-        await pilot_wait_until(
-            pilot,
+        await wait_until_async(
             lambda: f"PID {main_pid(shared_lab, JOB_SERVER_UNIT)}" in str(line.render()),
             what="the new PID on the line",
         )

@@ -9,7 +9,7 @@ from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.panes.workers import WorkersPane
-from tests.ui.pilot_wait import pilot_wait_until
+from tests.waiting import wait_until_async
 
 SMALL_TERMINAL = (80, 24)
 
@@ -47,16 +47,14 @@ class WorkersConsole:
         return self.pane.table.get_cell(unit, column).plain
 
     async def wait_cell(self, unit: str, column: str, expected: str, timeout: float = 20) -> None:
-        await pilot_wait_until(
-            self.pilot,
+        await wait_until_async(
             lambda: self.cell(unit, column) == expected,
             timeout=timeout,
             what=f"{unit} {column} = {expected!r} (is {self.cell(unit, column)!r})",
         )
 
     async def wait_rows(self, *units: str) -> None:
-        await pilot_wait_until(
-            self.pilot,
+        await wait_until_async(
             lambda: all(unit in self.rows() for unit in units),
             what=f"rows {units} (have {self.rows()})",
         )
@@ -76,8 +74,7 @@ class WorkersConsole:
         assert self.pane.current_unit() == unit, (unit, self.rows())
 
     async def answer(self, confirm: bool) -> ConfirmScreen:
-        screen = await pilot_wait_until(
-            self.pilot,
+        screen = await wait_until_async(
             lambda: self.app.screen if isinstance(self.app.screen, ConfirmScreen) else None,
             what="the confirmation dialog",
         )
@@ -92,8 +89,7 @@ class WorkersConsole:
         return [notification.message for notification in self.app._notifications]
 
     async def wait_notification(self, text: str, timeout: float = 30) -> str:
-        return await pilot_wait_until(
-            self.pilot,
+        return await wait_until_async(
             lambda: next((m for m in self.notifications() if text in m), None),
             timeout=timeout,
             what=f"a notification with {text!r} (have {self.notifications()})",
