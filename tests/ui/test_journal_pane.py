@@ -17,6 +17,7 @@ from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
 from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.panes.journal import JournalPane
+from tests.gearman_lab import lab_settings
 from tests.journal.lab_follower import journalctl_under
 from tests.journal.writing import (
     HUGE_LINE,
@@ -59,7 +60,7 @@ def visible_rows(app: AtomctlApp) -> list[str]:
 
 async def test_hostile_lines_show_literally_and_the_console_keeps_running(lab):
     tag = unique_name("hostile")
-    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag))
     async with app.run_test(size=(160, 50)) as pilot:
         pane = journal_pane(app)
         pane.focus()
@@ -88,7 +89,7 @@ async def test_hostile_lines_show_literally_and_the_console_keeps_running(lab):
 
 async def test_lines_are_coloured_by_priority(lab):
     tag = unique_name("priority")
-    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         for priority in (2, 3, 4, 6, 7):
             await asyncio.to_thread(write_native, lab, tag, f"p{priority}".encode(), priority)
@@ -114,7 +115,7 @@ async def test_lines_are_coloured_by_priority(lab):
 async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
     # A long backlog: lines of atom-worker@1 must be among those kept, whatever other tests
     # of the session have logged since it started.
-    app = AtomctlApp(lab.host(), journal=JournalSettings(backlog=5000))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=JournalSettings(backlog=5000))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
         await wait_until_async(
@@ -164,7 +165,7 @@ async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
 
 async def test_follow_pauses_counts_new_lines_and_resumes(lab):
     tag = unique_name("follow")
-    app = AtomctlApp(lab.host(), journal=tag_only(tag, max_lines=100))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag, max_lines=100))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
         view = pane.view
@@ -211,7 +212,7 @@ async def test_follow_pauses_counts_new_lines_and_resumes(lab):
 async def test_killing_journalctl_under_the_pane_resumes_without_loss_or_repeat(lab):
     tag = unique_name("pane-kill")
     count = 400
-    app = AtomctlApp(lab.host(), journal=tag_only(tag, backlog=1000))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag, backlog=1000))
     writer_code = (
         "import time\n"
         f"for i in range(1, {count + 1}):\n"
@@ -239,7 +240,7 @@ async def test_killing_journalctl_under_the_pane_resumes_without_loss_or_repeat(
 
 async def test_filter_text_and_regex_over_buffer_and_new_lines(lab):
     tag = unique_name("filter")
-    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
         pane.focus()
@@ -277,7 +278,7 @@ async def test_filter_text_and_regex_over_buffer_and_new_lines(lab):
 
 async def test_save_writes_the_lines_in_view_and_never_overwrites(lab, tmp_path):
     tag = unique_name("save")
-    app = AtomctlApp(lab.host(), journal=tag_only(tag))
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
         pane.focus()
@@ -309,7 +310,11 @@ async def test_save_writes_the_lines_in_view_and_never_overwrites(lab, tmp_path)
 
 
 async def test_keys_are_in_help_and_commands_in_the_palette(lab):
-    app = AtomctlApp(lab.host(), journal=JournalSettings(identifiers=(AUDIT_IDENTIFIER,)))
+    app = AtomctlApp(
+        lab.host(),
+        settings=lab_settings(lab),
+        journal=JournalSettings(identifiers=(AUDIT_IDENTIFIER,)),
+    )
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
         await wait_until_async(lambda: pane.follower.scope_units(), what="the scope's units")

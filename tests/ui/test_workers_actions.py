@@ -11,6 +11,7 @@ import pytest
 
 from atomctl_tui.audit import invoking_user
 from atomctl_tui.lab.state import LabState
+from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
@@ -42,7 +43,7 @@ def audit_entries(lab: LabState, unit: str, action: str) -> list[dict]:
 
 
 async def test_rows_show_what_systemd_says(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_rows("atom-worker.service", W1, W2)
@@ -62,7 +63,7 @@ async def test_rows_show_what_systemd_says(shared_lab):
 async def test_restart_changes_the_main_pid_and_is_audited(shared_lab):
     before = main_pid(shared_lab, W1)
     audited_before = len(audit_entries(shared_lab, W1, "restart"))
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -83,7 +84,7 @@ async def test_restart_changes_the_main_pid_and_is_audited(shared_lab):
 
 
 async def test_stop_then_start(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -102,7 +103,7 @@ async def test_stop_then_start(shared_lab):
 
 
 async def test_disable_then_enable(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -121,7 +122,7 @@ async def test_disable_then_enable(shared_lab):
 
 async def test_add_a_worker_then_remove_it(shared_lab):
     new = "atom-worker@3.service"
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -152,7 +153,7 @@ async def test_add_a_worker_then_remove_it(shared_lab):
 
 
 async def test_restart_all_and_a_selection_of_several(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -180,7 +181,7 @@ async def test_restart_all_and_a_selection_of_several(shared_lab):
 
 
 async def test_an_outside_stop_shows_without_any_key(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_cell(W2, "state", "active")
@@ -192,7 +193,7 @@ async def test_an_outside_stop_shows_without_any_key(shared_lab):
 
 async def test_cancel_changes_nothing(shared_lab):
     before = {unit: main_pid(shared_lab, unit) for unit in BOOT_WORKERS}
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -210,7 +211,7 @@ async def test_cancel_changes_nothing(shared_lab):
 
 
 async def test_journal_keys_scope_the_journal(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()

@@ -16,14 +16,13 @@ from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui import systemd_bus
 from atomctl_tui.atom import JOB_SERVER_UNIT
-from atomctl_tui.gearman_admin import WorkerConnection, parse_workers_line
 from atomctl_tui.hosts import Host
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.help_screen import HelpScreen
-from atomctl_tui.ui.messages import GearmanWorkersSeen
 from atomctl_tui.ui.palette import binding_commands
 from atomctl_tui.unit_actions import Action
+from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
@@ -75,7 +74,7 @@ async def test_a_worker_failing_three_times_keeps_its_result_until_reset_failed(
     try:
         inside(shared_lab, "systemctl", "daemon-reload")
         inside(shared_lab, "systemctl", "enable", unit)  # stays loaded once reset
-        app = RecordingApp(shared_lab.host())
+        app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
         async with app.run_test(size=SMALL_TERMINAL) as pilot:
             console = WorkersConsole(app, pilot)
             await console.focus_workers()
@@ -107,7 +106,7 @@ async def test_a_worker_failing_three_times_keeps_its_result_until_reset_failed(
 
 
 async def test_a_worker_started_too_often_shows_start_limit_hit_until_reset_failed(shared_lab):
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -139,7 +138,7 @@ async def test_a_user_without_permission_gets_told_what_to_do_and_nothing_change
         run_prefix=shared_lab.host().run_prefix,
         dbus_address=bridge_address(shared_lab, *AS_NOBODY),
     )
-    app = RecordingApp(host)
+    app = RecordingApp(host, settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -186,7 +185,7 @@ def watched_buses(monkeypatch):
 
 async def test_read_only_offers_no_action_and_none_reaches_the_bus(shared_lab, watched_buses):
     before = {unit: main_pid(shared_lab, unit) for unit in BOOT_WORKERS}
-    app = RecordingApp(shared_lab.host(), read_only=True)
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab), read_only=True)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.focus_workers()
@@ -217,53 +216,12 @@ async def test_read_only_offers_no_action_and_none_reaches_the_bus(shared_lab, w
 
 async def test_the_watched_bus_would_see_a_mutating_call(shared_lab, watched_buses):
     """The proof above can fail: without --read-only the same wrapper sees the call."""
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_rows(W1)
         await asyncio.to_thread(console.pane.actions.perform, Action.RESET_FAILED, [W1])
     assert [bus.mutating for bus in watched_buses] == [[b"ResetFailedUnit"]]
-
-
-def workers_reply(lab: LabState) -> list[WorkerConnection]:
-    """The lab's job server's `workers` reply, as gearadmin reads it."""
-    out = inside(lab, "gearadmin", "-h", "127.0.0.1", "-p", str(lab.gearman_port), "--workers")
-    return [c for c in map(parse_workers_line, out.splitlines()) if c is not None]
-
-
-def pids_on(connections: list[WorkerConnection]) -> set[int]:
-    return {c.pid for c in connections if c.pid}
-
-
-async def test_the_gearman_column_warns_when_an_active_worker_is_not_registered(shared_lab):
-    app = RecordingApp(shared_lab.host())
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        console = WorkersConsole(app, pilot)
-        first_pid = main_pid(shared_lab, W1)
-        await console.wait_cell(W1, "pid", str(first_pid))
-        before = await wait_until_async(
-            lambda: (r := workers_reply(shared_lab)) and first_pid in pids_on(r) and r,
-            what="atom-worker@1 on the job server",
-        )
-        app.post_message(GearmanWorkersSeen(shared_lab.gearman_server, before))
-        await console.wait_cell(W1, "gearman", "18 abilities")
-        assert not console.pane.table.get_cell(W1, "gearman").style
-
-        inside(shared_lab, "systemctl", "restart", W1)
-        new_pid = main_pid(shared_lab, W1)
-        await console.wait_cell(W1, "pid", str(new_pid))
-        # The job server lists no connection with the new pid: the reply from before the
-        # restart says exactly that.
-        app.post_message(GearmanWorkersSeen(shared_lab.gearman_server, before))
-        await console.wait_cell(W1, "gearman", "not registered")
-        assert console.pane.table.get_cell(W1, "gearman").style  # the warning colour
-
-        after = await wait_until_async(
-            lambda: (r := workers_reply(shared_lab)) and new_pid in pids_on(r) and r,
-            what="the restarted worker on the job server",
-        )
-        app.post_message(GearmanWorkersSeen(shared_lab.gearman_server, after))
-        await console.wait_cell(W1, "gearman", "18 abilities")
 
 
 def bridges_started_by_this_process() -> list[int]:
@@ -296,7 +254,7 @@ async def test_a_lost_bus_shows_reconnecting_and_comes_back(shared_lab):
         run_prefix=shared_lab.host().run_prefix,
         dbus_address=bridge_address(shared_lab),
     )
-    app = RecordingApp(host)
+    app = RecordingApp(host, settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_cell(W2, "state", "active")
@@ -315,7 +273,7 @@ async def test_a_lost_bus_shows_reconnecting_and_comes_back(shared_lab):
 
 async def test_the_job_server_unit_restarts_from_its_own_line(shared_lab):
     before = main_pid(shared_lab, JOB_SERVER_UNIT)
-    app = RecordingApp(shared_lab.host())
+    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         line = app.query_one("#job-server-unit")
