@@ -2,8 +2,9 @@
 
 It registers the same function names (site prefix + job class), identifies itself with the
 same client id (``pid_<pid>_<uniqid>``), prints AtoM's log lines to stdout, exits 111 when its
-job limit is reached and shuts down cleanly on SIGTERM, SIGINT, SIGHUP and SIGQUIT. A job
-sleeps for the ``seconds`` its JSON payload asks (default 2) and fails when it asks ``fail``.
+job limit is reached and shuts down cleanly on SIGTERM, SIGINT, SIGHUP and SIGQUIT (cutting a
+job in progress short). A job works for the ``seconds`` its JSON payload asks (default 2) and
+fails when it asks ``fail``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,16 @@ class StandInWorker(gearman.GearmanWorker):
     def limit_reached(self) -> bool:
         return self.max_job_count is not None and self.jobs_completed >= self.max_job_count
 
+    def work_for(self, seconds: float) -> bool:
+        """The job's work; False when a stop signal cut it short (so stopping never waits
+        for a long job, and systemd's stop timeout is never what ends a lab worker)."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stop_requested:
+                return False
+            time.sleep(min(left, POLL_SECONDS))
+        return True
+
     def run_job(self, _worker: gearman.GearmanWorker, job: gearman.job.GearmanJob) -> str:
         job_class = job.task.decode(errors="replace").split("-", 1)[-1]
         try:
@@ -71,7 +82,9 @@ class StandInWorker(gearman.GearmanWorker):
             raise JobFailed from exc
         name = f'Job {payload.get("id", "?")} "{payload.get("name", job_class)}"'
         log(f"{name}: Job started.")
-        time.sleep(max(0.0, float(payload.get("seconds", DEFAULT_JOB_SECONDS))))
+        if not self.work_for(float(payload.get("seconds", DEFAULT_JOB_SECONDS))):
+            log("Job failed: the worker was asked to stop")
+            raise JobFailed("stopped")
         self.jobs_completed += 1
         if payload.get("fail"):
             reason = payload["fail"] if isinstance(payload["fail"], str) else "asked to fail"
