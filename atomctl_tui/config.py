@@ -235,8 +235,9 @@ class _Checker:
                 entries = self.mapping(item, "a host")
                 unknown = set(entries) - {"host", "atom_root"}
                 if unknown or "host" not in entries:
-                    raise self.error(item, "a host is '[user@]host[:port]' or a mapping with"
-                                     " 'host' and optionally 'atom_root'")  # fmt: skip
+                    raise self.error(
+                        item, "a host is '[user@]host[:port]', or 'host:' with 'atom_root:'"
+                    )
                 if "atom_root" in entries:
                     atom_root = self.scalar(entries["atom_root"][1], "'atom_root' as a path")
                 item = entries["host"][1]

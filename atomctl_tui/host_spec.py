@@ -48,7 +48,7 @@ def parse_host_spec(text: str) -> HostSpec:
             f"{shown!r}: a host must not begin with '-' (ssh would read it as an option)"
         )
     if any(char.isspace() or not char.isprintable() for char in text):
-        raise HostSpecError(f"{shown!r}: spaces and control characters are not allowed in a host")
+        raise HostSpecError(f"'{shown}': spaces and control characters are not allowed in a host")
     user, at, rest = text.rpartition("@")
     if at:
         if not _USER.match(user):
