@@ -42,12 +42,14 @@ EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreac
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
+        # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
         if message.startswith("argument --host: expected one argument"):
-            # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
             message = (
                 "argument --host: expected [user@]host[:port]; a host beginning with '-' is"
                 " refused (ssh would read it as an option)"
             )
+        elif message.startswith("argument --ssh-option: expected one argument"):
+            message = "argument --ssh-option: expected Key=Value (ssh -o), not another option"
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_USAGE, f"{self.prog}: error: {message}\n")
 

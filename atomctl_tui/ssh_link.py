@@ -107,8 +107,10 @@ def describe_ssh_failure(log: str, returncode: int | None) -> tuple[LinkState, s
     """What ssh's own messages say went wrong, in words (and whether it was authentication)."""
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     text = "\n".join(lines)
-    if "Permission denied" in text or "Too many authentication failures" in text:
-        return LinkState.AUTH_FAILED, _last_matching(lines, "Permission denied") or lines[-1]
+    for needle in ("Permission denied", "Too many authentication failures"):
+        line = _last_matching(lines, needle)
+        if line is not None:  # "root@host: Permission denied (publickey)." from its needle on
+            return LinkState.AUTH_FAILED, line[line.index(needle) :].rstrip(".")
     known = (
         ("Host key verification failed", "host key verification failed (see known_hosts)"),
         ("Could not resolve hostname", "unknown host name"),

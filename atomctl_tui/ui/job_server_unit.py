@@ -88,8 +88,11 @@ class JobServerUnit(Static, can_focus=True):
         if self.state is None:
             if self.status.connected:
                 line.append("no such unit", style=self.get_component_rich_style("unit--inactive"))
+            # One host among several without a job server of its own: nothing worth a line.
+            self.display = not (self.host_label and self.status.connected)
             self.update(line)
             return
+        self.display = True
         kind = self.get_component_rich_style(f"unit--{state_kind(self.state)}")
         line.append(state_text(self.state), style=kind)
         result = result_text(self.state)

@@ -60,10 +60,12 @@ class JobServerPane(Pane, can_focus=False):
             if any(member.link is not None for member in fleet.members):
                 yield HostsStatus(id="hosts-status")
             yield Static(Text("Polling the job servers…"), id="job-server-state")
-        if fleet.several:
-            for index, label in enumerate(fleet.labels):
-                yield JobServerUnit(label, id=f"job-server-unit-{index}")
-        else:
+            if fleet.several:
+                # Scrolled with the rest: at 80x24 the pane is a few rows high. Focusing one
+                # (tab) brings it into view.
+                for index, label in enumerate(fleet.labels):
+                    yield JobServerUnit(label, id=f"job-server-unit-{index}")
+        if not fleet.several:
             yield JobServerUnit(id="job-server-unit")
 
     def on_mount(self) -> None:
