@@ -54,7 +54,8 @@ class ProcessUnitWatch:
     """The units matching ``patterns`` on ``host``, watched by a child process.
 
     Like ``UnitWatch``: listeners are called with everything now, then with each update (on
-    the reader thread); the child starts with the first listener and stops with the last.
+    the reader thread); the child starts with the first listener (or ``start``) and stops
+    with the last, for good.
     """
 
     def __init__(
@@ -81,7 +82,6 @@ class ProcessUnitWatch:
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._child: subprocess.Popen | None = None
 
     # --- UnitWatch's interface ---
 
@@ -93,24 +93,27 @@ class ProcessUnitWatch:
                 )
             )
             self._listeners.append(listener)
-            if self._thread is None:
-                self._stopping.clear()
-                self._thread = threading.Thread(
-                    target=self._run, name=f"systemd-bus process {self.host.label}", daemon=True
-                )
-                self._thread.start()
+            self.start()
 
         def unsubscribe() -> None:
             with self._lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
-                last = not self._listeners and self._thread is not None
-                if last:
-                    self._thread = None
+                last = not self._listeners
             if last:
                 self.stop()
 
         return unsubscribe
+
+    def start(self) -> None:
+        """Start the child now, before anyone listens (it takes a few tenths of a second to
+        connect: let that happen while the console starts). Once stopped, it stays stopped."""
+        with self._lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(
+                    target=self._run, name=f"systemd-bus process {self.host.label}", daemon=True
+                )
+                self._thread.start()
 
     def snapshot(self) -> dict[str, UnitState]:
         with self._lock:
@@ -196,7 +199,6 @@ class ProcessUnitWatch:
             return f"could not be started: {exc.strerror or exc}"
         finally:
             theirs.close()
-        self._child = child
         self._socket = ours
         if self._stopping.is_set():  # stop() came while the child was starting
             ours.shutdown(socket.SHUT_RDWR)
@@ -232,7 +234,6 @@ class ProcessUnitWatch:
                 child.kill()
                 returncode = child.wait()
             stderr_reader.join(STOP_SECONDS)
-            self._child = None
         tail = b"".join(stderr_tail).decode(errors="replace").strip().splitlines()
         return tail[-1][:200] if tail else f"exit status {returncode}"
 

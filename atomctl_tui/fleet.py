@@ -138,8 +138,11 @@ class Fleet:
         return frozenset(m.label for m in self.members if ip in m.addresses)
 
     def close(self) -> None:
-        """End every SSH connection and remove the console's private directory."""
+        """End every child process and SSH connection, and remove the console's private
+        directory."""
         for member in self.members:
+            if isinstance(member.units, ProcessUnitWatch):
+                member.units.stop()
             if member.link is not None:
                 member.link.close()
         if self._runtime_dir is not None:
@@ -211,6 +214,8 @@ def open_fleet(
     )
     for link in links:
         link.start()
+    for member in members:
+        member.units.start()  # connecting while the console starts
     return Fleet(members, targets=targets, runtime_dir=runtime_dir), fleet_settings
 
 

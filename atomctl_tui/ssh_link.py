@@ -428,15 +428,16 @@ class SshLink:
                 )
 
     def run(
-        self, *command: str, timeout: float = COMMAND_TIMEOUT_SECONDS
+        self, *command: str, timeout: float = COMMAND_TIMEOUT_SECONDS, text: bool = True
     ) -> subprocess.CompletedProcess:
-        """Run ``command`` on the host through the master; its output as text. Blocks."""
+        """Run ``command`` on the host through the master; its output (as text, or bytes).
+        Blocks."""
         return subprocess.run(
             self.host().argv(*command),
             stdin=subprocess.DEVNULL,
             capture_output=True,
-            text=True,
-            errors="replace",
+            text=text,
+            errors="replace" if text else None,
             timeout=timeout,
             check=False,
         )

@@ -3,12 +3,17 @@ nothing listening, systemd-stdio-bridge missing. Against the shared lab's real s
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
+from atomctl_tui.atom import site_prefix
+from atomctl_tui.host_spec import parse_host_spec
 from atomctl_tui.lab import preflight
 from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
+from atomctl_tui.remote_site import read_remote_site
+from atomctl_tui.ssh_link import SshLink, SshOptions
 from atomctl_tui.ui.hosts_status import HostsStatus
 from atomctl_tui.ui.panes.workers import WorkersPane
 from tests.fleet.two_labs import fleet_console
@@ -91,3 +96,37 @@ async def test_a_missing_systemd_stdio_bridge_is_named(lab):
             status = str(workers.query_one("#workers-status").render())
             assert f"{MISSING_BRIDGE} is missing" in status
             await pilot.pause()
+
+
+def test_a_hosts_atom_config_is_read_over_ssh_exactly(lab, tmp_path):
+    """One remote command reads it all; file contents that look like the reply's own
+    markers, or are not UTF-8, cannot confuse it."""
+    root = lab.paths.root / "atom-remote-read"
+    (root / "config").mkdir(parents=True)
+    (root / "apps/qubit/config").mkdir(parents=True)
+    try:
+        (root / "config/gearman.yml").write_text(
+            "# -\n# !\n# 12\nall:\n  servers:\n    default: 10.9.8.7:4731\n"
+        )
+        (root / "apps/qubit/config/app.yml").write_bytes(b"all:\n  workers_key: \xff\xfe\n")
+        link = SshLink(
+            parse_host_spec(f"root@127.0.0.1:{lab.ssh_port}"),
+            SshOptions(str(client_config_path())),
+            tmp_path,
+            name="t0",
+        )
+        assert link.open(interactive=False).connected
+        try:
+            site = read_remote_site(link, str(root))
+            missing = read_remote_site(link, str(root / "nowhere"))
+        finally:
+            link.close()
+    finally:
+        shutil.rmtree(root)
+    assert site.gearman is not None and site.gearman.servers == ("10.9.8.7:4731",)
+    assert site.gearman.source == f"{root}/config/gearman.yml"
+    assert site.atom_root == str(root) and site.prefix == site_prefix(root)
+    assert [w for w in site.warnings if "app.yml is unusable" in w and "cannot read" in w]
+    assert site.addresses >= {"127.0.0.1"}
+    assert missing.atom_root is None
+    assert missing.warnings == (f"{link.label}: {root / 'nowhere'} is not there (the AtoM root)",)
