@@ -13,9 +13,11 @@ import pytest
 
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.hosts_status import HostsStatus
+from atomctl_tui.ui.jobs_screen import JobsScreen
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
 from atomctl_tui.ui.panes.job_server import JobServerPane
 from atomctl_tui.ui.panes.journal import JournalPane
+from atomctl_tui.ui.panes.queues import QueuesPane
 from tests.fleet.two_labs import (
     SSHD_UNIT,
     TwoLabs,
@@ -95,6 +97,19 @@ async def test_both_hosts_workers_listed_with_their_host_registration_and_job_se
                 )
             await pilot.pause()
             assert labs.label_a in screen_text(app)  # the Host column, on screen at 80x24
+
+            # The Jobs view of a row of B's entry reads gearmand through B's SSH connection.
+            queues = app.query_one(QueuesPane)
+            via_b = f"{server} via {labs.label_b}"
+            row = next(key for key, row in queues.rows.items() if row.server == via_b)
+            queues.table.focus()
+            queues.table.move_cursor(row=queues.table.get_row_index(row))
+            await pilot.press("j")
+            jobs = app.screen
+            assert isinstance(jobs, JobsScreen) and jobs.server == via_b
+            assert jobs.client.unix_path is not None
+            await wait_until_async(lambda: jobs.refreshes >= 1, what="the job list read")
+            assert "Cannot read" not in str(jobs.status_line.render())
 
 
 def pane_keys(console: WorkersConsole, label: str) -> list[str]:
