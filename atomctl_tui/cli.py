@@ -92,14 +92,14 @@ def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         action="append",
         default=[],
         help="a Gearman job server to watch; repeat for several (default: the config file,"
-        " then AtoM's gearman.yml, then 127.0.0.1:4730)",
+        " then AtoM's gearman.yml — each --host's own — then 127.0.0.1:4730)",
     )
     parser.add_argument(
         "--atom-root",
         dest=f"{prefix}atom_root",
         metavar="PATH",
-        help="the AtoM site: its gearman.yml and its job prefix"
-        " (default: /usr/share/nginx/atom when it exists)",
+        help="the AtoM site: its gearman.yml and its job prefix; with --host, a path on"
+        " every host (default: /usr/share/nginx/atom when it exists)",
     )
     parser.add_argument(
         "--config",

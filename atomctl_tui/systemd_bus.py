@@ -391,10 +391,7 @@ def missing_bridge(host: Host) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     if done.returncode in (1, 127):  # the shell did not find it
-        return (
-            f"{host.bus_bridge} is missing on {host.label}: the console reaches systemd over"
-            " SSH through it (Debian and most distributions ship it with systemd)"
-        )
+        return f"{host.bus_bridge} is missing on {host.label}; it comes with systemd"
     return None
 
 
