@@ -111,6 +111,7 @@ class ServerWatcher:
         *,
         name: str | None = None,
         unix_path: Path | None = None,
+        via: str | None = None,
         blocked: Callable[[], str | None] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
@@ -118,6 +119,7 @@ class ServerWatcher:
     ) -> None:
         self.address = address
         self.name = name or str(address)
+        self.via = via  # the host whose SSH connection reaches the server (unix_path), if any
         self.blocked = blocked  # why the way to the server is down now (no SSH), if it is
         self.client = GearmanAdminClient(
             address.host,
@@ -157,7 +159,7 @@ class ServerWatcher:
                 reachable=False,
                 since=self._since(now, reachable=False),
                 polled_at=now,
-                error=str(exc).removeprefix(f"{self.address}: "),
+                error=self._error_words(exc),
             )
         else:
             snapshot = ServerSnapshot(
@@ -174,6 +176,13 @@ class ServerWatcher:
             )
         self._last = snapshot
         return snapshot
+
+    def _error_words(self, exc: GearmanAdminError) -> str:
+        words = str(exc).removeprefix(f"{self.address}: ")
+        if self.via is not None and self.blocked is not None and self.blocked() is None:
+            # Through a forward, "refused" on the host arrives as a reset or an early close.
+            words += f" (through the SSH connection to {self.via}: is gearmand listening there?)"
+        return words
 
     def _join(self, status, priorities) -> dict:
         """The snapshot's functions and their sums. Unchanged replies come back as the same
@@ -213,6 +222,7 @@ class JobServersWatch:
                 target.address,
                 name=target.name,
                 unix_path=target.socket_path,
+                via=target.via,
                 blocked=target.blocked,
                 **watcher_options,
             )
