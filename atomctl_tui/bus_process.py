@@ -82,6 +82,7 @@ class ProcessUnitWatch:
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.child_pid: int | None = None  # the running child's, for diagnostics and tests
 
     # --- UnitWatch's interface ---
 
@@ -200,6 +201,7 @@ class ProcessUnitWatch:
         finally:
             theirs.close()
         self._socket = ours
+        self.child_pid = child.pid
         if self._stopping.is_set():  # stop() came while the child was starting
             ours.shutdown(socket.SHUT_RDWR)
         stderr_tail: deque[bytes] = deque()
@@ -234,6 +236,7 @@ class ProcessUnitWatch:
                 child.kill()
                 returncode = child.wait()
             stderr_reader.join(STOP_SECONDS)
+            self.child_pid = None
         tail = b"".join(stderr_tail).decode(errors="replace").strip().splitlines()
         return tail[-1][:200] if tail else f"exit status {returncode}"
 

@@ -381,9 +381,10 @@ class SshLink:
                 opening.kill()
         if self._thread is not None:
             self._thread.join(timeout=COMMAND_TIMEOUT_SECONDS)
-        pid = self._master_pid
         self._master_pid = None
-        if pid is not None:
+        # Also when no master was known: one may have gone to the background just as the
+        # reconnection above was ended.
+        if self.control_path.exists():
             with contextlib.suppress(OSError, subprocess.TimeoutExpired):
                 subprocess.run(
                     self.control_argv("-O", "exit"),

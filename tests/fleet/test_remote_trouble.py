@@ -3,7 +3,9 @@ nothing listening, systemd-stdio-bridge missing. Against the shared lab's real s
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -130,3 +132,23 @@ def test_a_hosts_atom_config_is_read_over_ssh_exactly(lab, tmp_path):
     assert site.addresses >= {"127.0.0.1"}
     assert missing.atom_root is None
     assert missing.warnings == (f"{link.label}: {root / 'nowhere'} is not there (the AtoM root)",)
+
+
+async def test_a_dead_systemd_process_is_said_and_replaced(lab):
+    with fleet_console(one_host(lab)) as app:
+        async with app.run_test(size=SMALL_TERMINAL):
+            watch = app.fleet.members[0].units
+            workers = app.query_one(WorkersPane)
+            await wait_until_async(lambda: workers.current_key() is not None, what="the units")
+            first = watch.child_pid
+            os.kill(first, signal.SIGKILL)  # the child this test's console started
+            status = workers.query_one("#workers-status")
+            await wait_until_async(
+                lambda: "the systemd process for" in str(status.render()),
+                what="the dead child said",
+            )
+            await wait_until_async(
+                lambda: watch.child_pid not in (None, first) and host_words(app) == "connected",
+                what=f"a new child, connected (is {host_words(app)!r})",
+            )
+            assert workers.current_key() is not None  # the rows stayed meanwhile
