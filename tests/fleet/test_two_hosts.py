@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from atomctl_tui.audit import AUDIT_IDENTIFIER
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.hosts_status import HostsStatus
 from atomctl_tui.ui.jobs_screen import JobsScreen
@@ -138,6 +139,18 @@ async def test_restarting_a_unit_of_b_acts_on_b_only_and_the_journal_tags_both_h
             await wait_until_async(
                 lambda: {e.host for e in journal.view.entries} >= {labs.label_a, labs.label_b},
                 what="journal lines from both hosts",
+            )
+            # The audit entry went to the journal of the host acted on: B.
+            await wait_until_async(
+                lambda: (
+                    [
+                        e.host
+                        for e in journal.view.entries
+                        if e.identifier == AUDIT_IDENTIFIER and f"restart {W1}: done" in e.message
+                    ]
+                    == [labs.label_b]
+                ),
+                what="the audit entry, in B's journal only",
             )
             # The restart scoped the journal to B's unit: its lines, tagged with B.
             assert (journal.view.host_scope, journal.view.unit_scope) == (labs.label_b, W1)
