@@ -38,6 +38,7 @@ def line_count(minimum: int):
 
 
 EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreachable"
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -262,7 +263,12 @@ def run_fleet(settings: Settings, journal: JournalSettings, *, read_only: bool) 
         print(f"atomctl-tui: {words}", file=sys.stderr, flush=True)
 
     patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
-    fleet, fleet_settings = open_fleet(settings, patterns, read_only=read_only, say=say)
+    try:
+        fleet, fleet_settings = open_fleet(settings, patterns, read_only=read_only, say=say)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # after the ^C the terminal echoed
+        say("interrupted while connecting; nothing was started")
+        return EXIT_INTERRUPTED
     try:
         AtomctlApp(fleet=fleet, settings=fleet_settings, read_only=read_only, journal=journal).run()
     finally:

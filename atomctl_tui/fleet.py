@@ -169,10 +169,16 @@ def open_fleet(
         SshLink(configured.spec, options, runtime_dir, name=f"h{index}", label=label, bridge=bridge)
         for index, (configured, label) in enumerate(zip(settings.hosts, labels, strict=True))
     ]
-    for link in links:
-        say(f"{link.label}: connecting…")
-        status = link.open(interactive=interactive)
-        say(f"{link.label}: {status.text}")
+    try:
+        for link in links:
+            say(f"{link.label}: connecting…")
+            status = link.open(interactive=interactive)
+            say(f"{link.label}: {status.text}")
+    except BaseException:  # ctrl+c at a prompt: leave nothing behind
+        for link in links:
+            link.close()
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+        raise
     with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
         sites = list(
             pool.map(
