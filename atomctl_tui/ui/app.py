@@ -104,11 +104,14 @@ class AtomctlApp(App[None]):
         self.push_screen(HelpScreen(sections))
 
     def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
-        # The Workers pane's message bubbles up to here; the Journal pane is a sibling.
-        self.query_one(JournalPane).post_message(replace(message))
+        # The Workers pane's message bubbles up to here; the Journal pane is a sibling. (Not
+        # query_one: an action that ends while the console closes finds no pane any more.)
+        for pane in self.query(JournalPane):
+            pane.post_message(replace(message))
 
     def on_unit_action_finished(self, message: UnitActionFinished) -> None:
-        self.query_one(JournalPane).post_message(replace(message))
+        for pane in self.query(JournalPane):
+            pane.post_message(replace(message))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
