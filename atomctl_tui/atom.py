@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,9 +74,14 @@ WORKER_EXIT_LIMIT_REACHED = 111
 """`jobs:worker` exits with this status on purpose when --max-job-count/--max-mem-usage is hit."""
 
 
-def site_prefix(atom_root: str | os.PathLike[str], workers_key: str = "") -> str:
-    """The Gearman function prefix of the AtoM site at ``atom_root`` (ends with ``-``)."""
-    real = os.path.realpath(atom_root)
+def site_prefix(
+    atom_root: str | os.PathLike[str], workers_key: str = "", *, resolved: str | None = None
+) -> str:
+    """The Gearman function prefix of the AtoM site at ``atom_root`` (ends with ``-``).
+
+    ``resolved``: the root's real path when it was resolved elsewhere (on a remote host).
+    """
+    real = resolved if resolved is not None else os.path.realpath(atom_root)
     return hashlib.md5((real + workers_key).encode()).hexdigest() + "-"
 
 
@@ -120,6 +126,20 @@ class AtomConfigError(Exception):
     """A gearman.yml that cannot be used, with the file and the reason in the message."""
 
 
+FileReader = Callable[[Path], "str | None"]
+"""Reads a config file: its text, None when there is no such file, AtomConfigError when it
+cannot be read. ``read_local_file`` here; a remote host's files come over SSH."""
+
+
+def read_local_file(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AtomConfigError(f"{path}: cannot read ({exc})") from exc
+
+
 def gearman_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
     """Where AtoM reads gearman.yml from, lowest precedence first."""
     root = Path(atom_root)
@@ -132,7 +152,9 @@ def app_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
     return [root / "config" / "app.yml", root / "apps" / "qubit" / "config" / "app.yml"]
 
 
-def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
+def load_gearman_config(
+    atom_root: str | os.PathLike[str], read: FileReader = read_local_file
+) -> GearmanConfig:
     """Read ``servers`` and ``worker_types`` the way symfony cascades AtoM's gearman.yml files.
 
     When no gearman.yml names servers, the legacy ``gearman_job_server`` of app.yml does.
@@ -141,9 +163,9 @@ def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
     worker_types: dict[str, tuple[str, ...]] | None = None
     source = BUILT_IN_SOURCE
     for path in gearman_yml_paths(atom_root):
-        if not path.is_file():
+        section = _read_all_section(path, read)
+        if section is None:
             continue
-        section = _read_all_section(path)
         if "servers" in section:
             servers = _parse_servers(section["servers"], path)
             source = str(path)
@@ -151,10 +173,8 @@ def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
             worker_types = _parse_worker_types(section["worker_types"], path)
     if servers is None:
         for path in app_yml_paths(atom_root):
-            if not path.is_file():
-                continue
-            section = _read_all_section(path)
-            if "gearman_job_server" in section:
+            section = _read_all_section(path, read)
+            if section is not None and "gearman_job_server" in section:
                 servers = _parse_legacy_servers(section["gearman_job_server"], path)
                 source = f"{path} (legacy gearman_job_server)"
     return GearmanConfig(
@@ -164,27 +184,28 @@ def load_gearman_config(atom_root: str | os.PathLike[str]) -> GearmanConfig:
     )
 
 
-def read_workers_key(atom_root: str | os.PathLike[str]) -> str:
+def read_workers_key(atom_root: str | os.PathLike[str], read: FileReader = read_local_file) -> str:
     """The app's ``workers_key`` (app.yml), part of the site prefix; '' when none is set."""
     key = ""
     for path in app_yml_paths(atom_root):
-        if path.is_file():
-            value = _read_all_section(path).get("workers_key")
-            if value is not None:
-                key = str(value)
+        section = _read_all_section(path, read)
+        if section is not None and section.get("workers_key") is not None:
+            key = str(section["workers_key"])
     return key
 
 
-def _read_all_section(path: Path) -> dict:
+def _read_all_section(path: Path, read: FileReader) -> dict | None:
+    """The ``all:`` section of a symfony YAML file; None when there is no such file."""
+    text = read(path)
+    if text is None:
+        return None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise AtomConfigError(f"{where}: not valid YAML ({problem})") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AtomConfigError(f"{path}: cannot read ({exc})") from exc
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("all", {}), dict):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Mapping
 
 from atomctl_tui import __version__
 from atomctl_tui.config import (
@@ -15,6 +17,7 @@ from atomctl_tui.config import (
     Settings,
     resolve_settings,
 )
+from atomctl_tui.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
 from atomctl_tui.hosts import local_host
 from atomctl_tui.journal import DEFAULT_MAX_LINES, JournalSettings
 
@@ -35,12 +38,35 @@ def line_count(minimum: int):
 
 
 EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreachable"
+EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
+        # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
+        if message.startswith("argument --host: expected one argument"):
+            message = (
+                "argument --host: expected [user@]host[:port]; a host beginning with '-' is"
+                " refused (ssh would read it as an option)"
+            )
+        elif message.startswith("argument --ssh-option: expected one argument"):
+            message = "argument --ssh-option: expected Key=Value (ssh -o), not another option"
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _host_spec(text: str) -> HostSpec:
+    try:
+        return parse_host_spec(text)
+    except HostSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _ssh_option(text: str) -> str:
+    try:
+        return check_ssh_option(text)
+    except HostSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _interval(text: str) -> float:
@@ -67,14 +93,14 @@ def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         action="append",
         default=[],
         help="a Gearman job server to watch; repeat for several (default: the config file,"
-        " then AtoM's gearman.yml, then 127.0.0.1:4730)",
+        " then AtoM's gearman.yml — each --host's own — then 127.0.0.1:4730)",
     )
     parser.add_argument(
         "--atom-root",
         dest=f"{prefix}atom_root",
         metavar="PATH",
-        help="the AtoM site: its gearman.yml and its job prefix"
-        " (default: /usr/share/nginx/atom when it exists)",
+        help="the AtoM site: its gearman.yml and its job prefix; with --host, a path on"
+        " every host (default: /usr/share/nginx/atom when it exists)",
     )
     parser.add_argument(
         "--config",
@@ -135,6 +161,32 @@ def build_parser() -> argparse.ArgumentParser:
         f" {DEFAULT_JOURNAL_BACKLOG})",
     )
     parser.add_argument(
+        "--host",
+        dest="hosts",
+        metavar="[USER@]HOST[:PORT]",
+        type=_host_spec,
+        action="append",
+        default=[],
+        help="watch this remote host over SSH (as systemctl -H does); repeat for several"
+        " (default: the config file's hosts:, else this machine). One SSH connection per host,"
+        " opened before the console starts, so ssh can ask for passwords; the host needs"
+        " systemd-stdio-bridge",
+    )
+    parser.add_argument(
+        "--ssh-config",
+        metavar="FILE",
+        help="the ssh config file for --host (ssh -F)",
+    )
+    parser.add_argument(
+        "--ssh-option",
+        dest="ssh_options",
+        metavar="KEY=VALUE",
+        type=_ssh_option,
+        action="append",
+        default=[],
+        help="an ssh option for --host (ssh -o KEY=VALUE); repeat for several",
+    )
+    parser.add_argument(
         "--journal-lines",
         type=line_count(1),
         default=DEFAULT_MAX_LINES,
@@ -144,12 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> Settings:
     return resolve_settings(
         cli_servers=args.gearman,
         cli_atom_root=args.atom_root,
         cli_interval=args.interval,
         cli_config=args.config,
+        cli_hosts=args.hosts,
+        cli_ssh_config=args.ssh_config,
+        cli_ssh_options=args.ssh_options,
+        environ=environ,
     )
 
 
@@ -180,12 +236,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"atomctl-tui: {exc}", file=sys.stderr)
         return EXIT_BAD_USAGE
     if args.command == "status":
+        if settings.hosts:
+            words = "status does not watch remote hosts (--host, hosts:) yet"
+            print(f"atomctl-tui: {words}", file=sys.stderr)
+            return EXIT_BAD_USAGE
         return run_status(settings, as_json=args.json)
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
 
     journal = journal_settings_from(args, settings)
-    AtomctlApp(local_host(), settings=settings, read_only=args.read_only, journal=journal).run()
+    if not settings.hosts:
+        app = AtomctlApp(local_host(), settings=settings, read_only=args.read_only, journal=journal)
+        app.run()
+        return 0
+    return run_fleet(settings, journal, read_only=args.read_only)
+
+
+def run_fleet(settings: Settings, journal: JournalSettings, *, read_only: bool) -> int:
+    """The console on remote hosts: their SSH connections first (prompts happen here, in the
+    terminal), then the console, then the connections closed."""
+    from atomctl_tui.atom import JOB_SERVER_UNIT
+    from atomctl_tui.fleet import open_fleet
+    from atomctl_tui.ui.app import AtomctlApp
+
+    def say(words: str) -> None:
+        print(f"atomctl-tui: {words}", file=sys.stderr, flush=True)
+
+    patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
+    try:
+        fleet, fleet_settings = open_fleet(settings, patterns, read_only=read_only, say=say)
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # after the ^C the terminal echoed
+        say("interrupted while connecting; nothing was started")
+        return EXIT_INTERRUPTED
+    try:
+        AtomctlApp(fleet=fleet, settings=fleet_settings, read_only=read_only, journal=journal).run()
+    finally:
+        fleet.close()
     return 0
 
 

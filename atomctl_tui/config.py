@@ -12,6 +12,11 @@ is optional::
     journal_backlog: 500               # journal lines from before the start (default 200)
     keys:                              # binding id: key(s), e.g. to move a key
       queues.filter: f
+    hosts:                             # remote hosts over SSH, like --host (repeatable)
+      - root@worker1.example.org
+      - {host: "admin@gm.example.org:2222", atom_root: /srv/atom}
+    ssh_config: ~/.ssh/atom_config     # like --ssh-config
+    ssh_options: [ConnectTimeout=5]    # like --ssh-option
 
 Command-line options win over the file, and the file over AtoM's config and the defaults.
 """
@@ -37,6 +42,7 @@ from atomctl_tui.atom import (
     read_workers_key,
     site_prefix,
 )
+from atomctl_tui.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
 from atomctl_tui.servers import (
     ServerAddress,
     ServerAddressError,
@@ -59,11 +65,23 @@ _KNOWN_KEYS = (
     "poll_interval",
     "journal_backlog",
     "keys",
+    "hosts",
+    "ssh_config",
+    "ssh_options",
 )
+HOSTS_SOURCE = "the hosts' AtoM config"  # servers_source when each host's gearman.yml decides
 
 
 class ConfigError(Exception):
     """A setting that cannot be used: the message names the file, the line and the reason."""
+
+
+@dataclass(frozen=True)
+class ConfiguredHost:
+    """A remote host to watch, and where AtoM lives on it (None: the default, if there)."""
+
+    spec: HostSpec
+    atom_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,10 +91,14 @@ class ConfigFile:
     path: Path | None = None
     servers: tuple[ServerAddress, ...] = ()
     atom_root: Path | None = None
+    atom_root_line: int = 0  # for the message when it turns out not to be a directory here
     unit_patterns: tuple[str, ...] | None = None
     poll_interval: float | None = None
     journal_backlog: int | None = None
     keys: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    hosts: tuple[ConfiguredHost, ...] = ()
+    ssh_config: str | None = None
+    ssh_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +116,9 @@ class Settings:
     keymap: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     config_file: Path | None = None
     warnings: tuple[str, ...] = ()  # problems that did not stop the console, in words
+    hosts: tuple[ConfiguredHost, ...] = ()  # remote hosts; none: this machine
+    ssh_config: str | None = None
+    ssh_options: tuple[str, ...] = ()
 
 
 def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -143,6 +168,8 @@ def parse_config_text(text: str, path: Path) -> ConfigFile:
     values: dict[str, object] = {"path": path}
     for name, (_, node) in entries.items():
         values[name] = getattr(checker, name)(node)
+    if "atom_root" in entries:
+        values["atom_root_line"] = entries["atom_root"][1].start_mark.line + 1
     return ConfigFile(**values)
 
 
@@ -196,10 +223,43 @@ class _Checker:
         return tuple(servers)
 
     def atom_root(self, node: yaml.Node) -> Path:
-        root = Path(self.scalar(node, "'atom_root' as a directory path")).expanduser()
-        if not root.is_dir():
-            raise self.error(node, f"atom_root: {root} is not a directory (the AtoM root)")
-        return root
+        # Checked once it is known where it is: here, or on each remote host.
+        return Path(self.scalar(node, "'atom_root' as a directory path")).expanduser()
+
+    def hosts(self, node: yaml.Node) -> tuple[ConfiguredHost, ...]:
+        hosts = []
+        items = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for item in items:
+            atom_root = None
+            if isinstance(item, yaml.MappingNode):
+                entries = self.mapping(item, "a host")
+                unknown = set(entries) - {"host", "atom_root"}
+                if unknown or "host" not in entries:
+                    raise self.error(
+                        item, "a host is '[user@]host[:port]', or 'host:' with 'atom_root:'"
+                    )
+                if "atom_root" in entries:
+                    atom_root = self.scalar(entries["atom_root"][1], "'atom_root' as a path")
+                item = entries["host"][1]
+            text = self.scalar(item, "'hosts' as [user@]host[:port] strings")
+            try:
+                spec = parse_host_spec(text)
+            except HostSpecError as exc:
+                raise self.error(item, f"hosts: {exc}") from exc
+            hosts.append(ConfiguredHost(spec, atom_root))
+        return tuple(hosts)
+
+    def ssh_config(self, node: yaml.Node) -> str:
+        return str(Path(self.scalar(node, "'ssh_config' as a file path")).expanduser())
+
+    def ssh_options(self, node: yaml.Node) -> tuple[str, ...]:
+        options = []
+        for item, text in self.strings(node, "'ssh_options' as Key=Value strings"):
+            try:
+                options.append(check_ssh_option(text))
+            except HostSpecError as exc:
+                raise self.error(item, f"ssh_options: {exc}") from exc
+        return tuple(options)
 
     def unit_patterns(self, node: yaml.Node) -> tuple[str, ...]:
         patterns = []
@@ -241,18 +301,26 @@ def resolve_settings(
     cli_atom_root: str | None = None,
     cli_interval: float | None = None,
     cli_config: str | None = None,
+    cli_hosts: list[HostSpec] | tuple[HostSpec, ...] = (),
+    cli_ssh_config: str | None = None,
+    cli_ssh_options: list[str] | tuple[str, ...] = (),
     environ: Mapping[str, str] = os.environ,
 ) -> Settings:
     """Combine the command line, the config file, AtoM's config and the defaults.
 
     Raises ConfigError for anything the admin must fix first; AtoM config files that cannot
     be read only produce warnings, so the console still shows what it can.
+
+    With remote hosts (``--host`` or ``hosts:``) the AtoM root is a path on those hosts: it
+    is not read here but over SSH, host by host (``fleet.py``), and so are the job servers
+    unless ``--gearman`` or ``servers:`` name them.
     """
     path, required = config_path(cli_config, environ)
     config = load_config_file(path, required=required)
     warnings: list[str] = []
+    hosts = _choose_hosts(cli_hosts, cli_atom_root, config)
 
-    atom_root = _choose_atom_root(cli_atom_root, config)
+    atom_root = None if hosts else _choose_atom_root(cli_atom_root, config)
     atom_config: GearmanConfig | None = None
     prefix: str | None = None
     if atom_root is not None:
@@ -274,14 +342,21 @@ def resolve_settings(
         # Only AtoM's own config can be left: a bad address there is AtoM's problem too.
         warnings.append(f"AtoM's Gearman servers are unusable: {exc}")
         choice = choose_servers((), (), None, None)
+    servers, servers_source = choice.servers, choice.source
+    if hosts and not (cli_servers or config.servers):
+        servers, servers_source = (), HOSTS_SOURCE
 
     interval = cli_interval if cli_interval is not None else config.poll_interval
     if interval is not None and not POLL_INTERVAL_RANGE[0] <= interval <= POLL_INTERVAL_RANGE[1]:
         low, high = POLL_INTERVAL_RANGE
         raise ConfigError(f"--interval must be from {low:g} to {high:g} seconds, not {interval}")
+    ssh_config = cli_ssh_config or config.ssh_config
+    if ssh_config is not None and not Path(ssh_config).is_file():
+        where = "--ssh-config" if cli_ssh_config else f"{config.path}: ssh_config"
+        raise ConfigError(f"{where}: {ssh_config} is not a file")
     return Settings(
-        servers=choice.servers,
-        servers_source=choice.source,
+        servers=servers,
+        servers_source=servers_source,
         atom_root=atom_root,
         site_prefix=prefix,
         worker_types=MappingProxyType(
@@ -295,7 +370,27 @@ def resolve_settings(
         keymap=config.keys,
         config_file=config.path,
         warnings=tuple(warnings),
+        hosts=hosts,
+        ssh_config=ssh_config,
+        ssh_options=tuple(cli_ssh_options) or config.ssh_options,
     )
+
+
+def _choose_hosts(
+    cli_hosts: list[HostSpec] | tuple[HostSpec, ...], cli_atom_root: str | None, config: ConfigFile
+) -> tuple[ConfiguredHost, ...]:
+    """--host over the config's hosts:; --atom-root, else atom_root:, for those without one."""
+    hosts = tuple(ConfiguredHost(spec) for spec in cli_hosts) or config.hosts
+    default_root = cli_atom_root or (str(config.atom_root) if config.atom_root else None)
+    hosts = tuple(
+        ConfiguredHost(h.spec, h.atom_root if h.atom_root is not None else default_root)
+        for h in hosts
+    )
+    labels = [h.spec for h in hosts]
+    for spec in labels:
+        if labels.count(spec) > 1:
+            raise ConfigError(f"--host {spec} is given twice")
+    return hosts
 
 
 def _choose_atom_root(cli_atom_root: str | None, config: ConfigFile) -> Path | None:
@@ -305,7 +400,12 @@ def _choose_atom_root(cli_atom_root: str | None, config: ConfigFile) -> Path | N
             raise ConfigError(f"--atom-root: {root} is not a directory (the AtoM root)")
         return root
     if config.atom_root is not None:
-        return config.atom_root  # checked when the file was read
+        if not config.atom_root.is_dir():
+            raise ConfigError(
+                f"{config.path}:{config.atom_root_line}: atom_root: {config.atom_root} is not a"
+                " directory (the AtoM root)"
+            )
+        return config.atom_root
     return DEFAULT_ATOM_ROOT if DEFAULT_ATOM_ROOT.is_dir() else None
 
 

@@ -212,9 +212,12 @@ class GearmanAdminClient:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_reply_lines: int = DEFAULT_MAX_REPLY_LINES,
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
+        unix_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
+        # Connect here instead of host:port: a forward of the server's port (through SSH).
+        self.unix_path = unix_path
         self.connect_timeout = connect_timeout
         self.call_timeout = call_timeout
         self.max_line_bytes = max_line_bytes
@@ -419,9 +422,14 @@ class GearmanAdminClient:
             await self.close()
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self.host, self.port, limit=self.max_line_bytes
-                )
+                if self.unix_path is not None:
+                    reader, writer = await asyncio.open_unix_connection(
+                        self.unix_path, limit=self.max_line_bytes
+                    )
+                else:
+                    reader, writer = await asyncio.open_connection(
+                        self.host, self.port, limit=self.max_line_bytes
+                    )
         except TimeoutError as exc:
             raise ServerUnreachable(
                 f"{self.address}: no connection within {self.connect_timeout:g} s"

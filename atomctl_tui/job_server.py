@@ -12,6 +12,8 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from atomctl_tui.gearman_admin import (
     DEFAULT_CALL_TIMEOUT,
@@ -23,6 +25,9 @@ from atomctl_tui.gearman_admin import (
     WorkerConnection,
 )
 from atomctl_tui.servers import ServerAddress
+
+if TYPE_CHECKING:
+    from atomctl_tui.fleet import GearmanTarget
 
 
 @dataclass(frozen=True)
@@ -104,16 +109,24 @@ class ServerWatcher:
         self,
         address: ServerAddress,
         *,
+        name: str | None = None,
+        unix_path: Path | None = None,
+        via: str | None = None,
+        blocked: Callable[[], str | None] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.address = address
+        self.name = name or str(address)
+        self.via = via  # the host whose SSH connection reaches the server (unix_path), if any
+        self.blocked = blocked  # why the way to the server is down now (no SSH), if it is
         self.client = GearmanAdminClient(
             address.host,
             address.port,
             connect_timeout=connect_timeout,
             call_timeout=call_timeout,
+            unix_path=unix_path,
         )
         self.clock = clock
         self._last: ServerSnapshot | None = None
@@ -126,6 +139,10 @@ class ServerWatcher:
     async def poll(self) -> ServerSnapshot:
         now = self.clock()
         try:
+            why = self.blocked() if self.blocked is not None else None
+            if why is not None:
+                await self.client.close()
+                raise GearmanAdminError(why)
             started = time.perf_counter()
             pid = await self.client.getpid()
             rtt = time.perf_counter() - started
@@ -138,15 +155,15 @@ class ServerWatcher:
         except GearmanAdminError as exc:
             self._version = None
             snapshot = ServerSnapshot(
-                server=str(self.address),
+                server=self.name,
                 reachable=False,
                 since=self._since(now, reachable=False),
                 polled_at=now,
-                error=str(exc).removeprefix(f"{self.address}: "),
+                error=self._error_words(exc),
             )
         else:
             snapshot = ServerSnapshot(
-                server=str(self.address),
+                server=self.name,
                 reachable=True,
                 since=self._since(now, reachable=True),
                 polled_at=now,
@@ -159,6 +176,13 @@ class ServerWatcher:
             )
         self._last = snapshot
         return snapshot
+
+    def _error_words(self, exc: GearmanAdminError) -> str:
+        words = str(exc).removeprefix(f"{self.address}: ")
+        if self.via is not None and self.blocked is not None and self.blocked() is None:
+            # Through a forward, "refused" on the host arrives as a reset or an early close.
+            words += f" (through the SSH connection to {self.via}: is gearmand listening there?)"
+        return words
 
     def _join(self, status, priorities) -> dict:
         """The snapshot's functions and their sums. Unchanged replies come back as the same
@@ -189,11 +213,28 @@ class JobServersWatch:
     def __init__(self, addresses: Iterable[ServerAddress], **watcher_options) -> None:
         self.watchers = [ServerWatcher(a, **watcher_options) for a in addresses]
 
+    @classmethod
+    def of_targets(cls, targets: Iterable[GearmanTarget], **watcher_options) -> JobServersWatch:
+        """The servers of a fleet, each reached its own way (directly, or through SSH)."""
+        watch = cls(())
+        watch.watchers = [
+            ServerWatcher(
+                target.address,
+                name=target.name,
+                unix_path=target.socket_path,
+                via=target.via,
+                blocked=target.blocked,
+                **watcher_options,
+            )
+            for target in targets
+        ]
+        return watch
+
     async def poll(self) -> tuple[ServerSnapshot, ...]:
         return tuple(await asyncio.gather(*(w.poll() for w in self.watchers)))
 
     def watcher(self, server: str) -> ServerWatcher | None:
-        return next((w for w in self.watchers if str(w.address) == server), None)
+        return next((w for w in self.watchers if w.name == server), None)
 
     async def close(self) -> None:
         await asyncio.gather(*(w.close() for w in self.watchers))

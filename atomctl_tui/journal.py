@@ -25,6 +25,7 @@ import contextlib
 import fnmatch
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -67,6 +68,7 @@ OUTPUT_FIELDS = (
     "_HOSTNAME",
 )
 GLOB_CHARS = frozenset("*?[")
+UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\@-]{1,255}$")  # systemd's unit name characters
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class JournalEntry(NamedTuple):
     pid: str | None
     hostname: str | None
     message: str
+    host: str | None = None  # the console's name for the host whose journal it came from
 
     @property
     def source(self) -> str:
@@ -123,8 +126,9 @@ class JournalEntry(NamedTuple):
 _decode_json = json.JSONDecoder().raw_decode  # on str: no encoding sniffing for each line
 
 
-def parse_entry(line: bytes | str) -> JournalEntry | None:
-    """One line of ``journalctl -o json``; None when it is not a journal entry."""
+def parse_entry(line: bytes | str, host: str | None = None) -> JournalEntry | None:
+    """One line of ``journalctl -o json``; None when it is not a journal entry. ``host``: the
+    console's name for the host it came from."""
     try:
         fields = _decode_json(line.decode() if isinstance(line, bytes) else line)[0]
         cursor = fields["__CURSOR"]
@@ -148,6 +152,7 @@ def parse_entry(line: bytes | str) -> JournalEntry | None:
         _short(get("_PID")),
         _short(get("_HOSTNAME")),
         clean_line(message if isinstance(message, str) else decode_field(message)),
+        host,
     )
 
 
@@ -168,11 +173,12 @@ def _short(value: object) -> str | None:
 
 
 def format_entry(entry: JournalEntry) -> str:
-    """The entry as one line of a saved file: local ISO time, host, unit, identifier[pid]
-    and message."""
+    """The entry as one line of a saved file: local ISO time, host (as the console names it,
+    else the journal's _HOSTNAME), unit, identifier[pid] and message."""
     stamp = datetime.fromtimestamp(entry.timestamp).astimezone().isoformat(timespec="microseconds")
     who = f"{entry.identifier or '?'}[{entry.pid}]" if entry.pid else entry.identifier or "?"
-    return f"{stamp} {entry.hostname or '-'} {entry.unit or '-'} {who}: {entry.message}"
+    host = entry.host or entry.hostname or "-"
+    return f"{stamp} {host} {entry.unit or '-'} {who}: {entry.message}"
 
 
 def save_entries(path: Path, entries: Iterable[JournalEntry]) -> int:
@@ -211,11 +217,18 @@ def template_slice(pattern: str) -> str | None:
 
 def resolve_units(patterns: Iterable[str], known_units: Iterable[str]) -> set[str]:
     """Unit names: the patterns without globs as they are, the globs matched against
-    ``known_units`` (what the journal has seen)."""
+    ``known_units`` (what the journal has seen). Only names systemd could have given a unit
+    are taken from the journal: they go back into journalctl's arguments (through a remote
+    shell, for a remote host — quoted, but a value that cannot be a unit has no business
+    there anyway)."""
     patterns = list(patterns)
     units = {p for p in patterns if not GLOB_CHARS & set(p)}
     globs = [p for p in patterns if GLOB_CHARS & set(p)]
-    units.update(u for u in known_units if any(fnmatch.fnmatchcase(u, g) for g in globs))
+    units.update(
+        u
+        for u in known_units
+        if UNIT_NAME.match(u) and any(fnmatch.fnmatchcase(u, g) for g in globs)
+    )
     return units
 
 
@@ -493,13 +506,14 @@ class JournalFollower:
         # prefix killed, journalctl orphaned), end the group so the reader sees end of file.
         watcher = asyncio.ensure_future(_end_group_when_leader_exits(process))
         skip_cursor = self.cursor
+        host_label = self.host.label
         splitter = _LineSplitter()
         unreadable = 0
         try:
             assert process.stdout is not None
             while chunk := await process.stdout.read(READ_CHUNK):
                 for line in splitter.feed(chunk):
-                    entry = parse_entry(line)
+                    entry = parse_entry(line, host_label)
                     if entry is None:
                         unreadable += 1
                         continue

@@ -17,6 +17,7 @@ import errno
 import os
 import queue
 import select
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -71,6 +72,7 @@ FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 10.0
 DEFAULT_RESYNC_SECONDS = 30.0
 BACKGROUND_PAUSE_SECONDS = 0.01
+BRIDGE_PROBE_SECONDS = 15
 
 T = TypeVar("T")
 
@@ -228,7 +230,7 @@ class SystemdBus:
             try:
                 dbus = self._connect()
             except Exception as exc:
-                self._down("cannot reach", exc, retry)
+                self._down("cannot reach", exc, retry, reason=missing_bridge(self.host))
                 self._stopping.wait(retry)
                 retry = min(retry * 2, MAX_RETRY_SECONDS)
                 continue
@@ -366,10 +368,31 @@ class SystemdBus:
             if done.set_running_or_notify_cancel():
                 done.set_exception(exc)
 
-    def _down(self, what: str, exc: BaseException, retry: float) -> None:
-        reason = describe_dbus_error(exc)
+    def _down(self, what: str, exc: BaseException, retry: float, reason: str | None = None) -> None:
+        reason = reason or describe_dbus_error(exc)
         detail = f"{what} systemd on {self.host.label} ({reason}); reconnecting in {retry:g} s"
         self._client.status(ConnectionStatus(connected=False, detail=detail))
+
+
+def missing_bridge(host: Host) -> str | None:
+    """For a host whose bus is reached through a remote bridge command (ssh … systemd-stdio-
+    bridge): words saying the bridge is missing there, when it is; None otherwise (it is
+    there, or the host could not be asked — the SSH connection's state says why)."""
+    if not host.bus_bridge:
+        return None
+    try:
+        done = subprocess.run(
+            host.argv("command", "-v", host.bus_bridge),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=BRIDGE_PROBE_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode in (1, 127):  # the shell did not find it
+        return f"{host.bus_bridge} is missing on {host.label}; it comes with systemd"
+    return None
 
 
 def describe_dbus_error(exc: BaseException) -> str:

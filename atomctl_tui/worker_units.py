@@ -16,7 +16,7 @@ import fnmatch
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pystemd.dbusexc import DBusBaseError
 from pystemd.dbuslib import path_decode
@@ -33,6 +33,9 @@ from atomctl_tui.systemd_bus import (
     SystemdCalls,
     is_connection_error,
 )
+
+if TYPE_CHECKING:
+    from atomctl_tui.unit_actions import UnitActions
 
 NOT_LOADED = "not-loaded"  # our LoadState for an installed unit file systemd has not loaded
 UNIT_PATH_PREFIX = b"/org/freedesktop/systemd1/unit"
@@ -195,6 +198,12 @@ class UnitWatch(BusClient):
     def templates(self) -> tuple[str, ...]:
         with self._lock:
             return self._templates
+
+    def actions(self, worker_patterns: Sequence[str], *, user: str | None = None) -> UnitActions:
+        """Actions on this host's units, through this watch's bus."""
+        from atomctl_tui.unit_actions import UnitActions  # it imports this module
+
+        return UnitActions(self, worker_patterns, user=user)
 
     # --- BusClient (the bus thread) ---
 

@@ -58,6 +58,11 @@ KbdInteractiveAuthentication no
 UsePAM no
 PrintMotd no
 AcceptEnv LANG LC_*
+# The lab shares /root with the host: bash run by sshd would source the host's ~/.bashrc for
+# every command (with pyenv: a rehash under a lock that a lab powered off mid-command leaves
+# behind, stalling every later shell for 60 s). A SHLVL of 1 tells bash it is not the
+# top-level shell sshd started, so it leaves ~/.bashrc alone.
+SetEnv SHLVL=1
 Subsystem sftp /usr/lib/openssh/sftp-server
 """
     )

@@ -1,4 +1,5 @@
-"""The console's main screen: Job server, Queues, Workers and Journal panes."""
+"""The console's main screen: Job server, Queues, Workers and Journal panes, for one host or a
+fleet of hosts (``--host``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from textual.widgets import Footer, Header
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
+from atomctl_tui.fleet import Fleet
 from atomctl_tui.hosts import Host
 from atomctl_tui.journal import JournalSettings
 from atomctl_tui.ui.help_screen import HelpScreen
@@ -28,7 +30,8 @@ from atomctl_tui.ui.panes.journal import JournalPane
 from atomctl_tui.ui.panes.pane import Pane
 from atomctl_tui.ui.panes.queues import QueuesPane
 from atomctl_tui.ui.panes.workers import WorkersPane
-from atomctl_tui.worker_units import UnitWatch
+
+HEADER_HOSTS_WIDTH = 40  # host names in the header up to this long, else how many hosts
 
 
 class AtomctlApp(App[None]):
@@ -44,23 +47,31 @@ class AtomctlApp(App[None]):
 
     def __init__(
         self,
-        host: Host,
+        host: Host | None = None,
         *,
+        fleet: Fleet | None = None,
         settings: Settings | None = None,
         read_only: bool = False,
         journal: JournalSettings | None = None,
     ) -> None:
+        """One ``host`` (this machine, a lab), or the ``fleet`` of remote hosts (``--host``)."""
         super().__init__()
-        self.host = host
         self.settings = settings or default_settings()
         self.journal_settings = journal or JournalSettings(
             worker_units=self.settings.unit_patterns, backlog=self.settings.journal_backlog
         )
-        self.sub_title = host.label
         self.read_only = read_only
         self.worker_patterns = self.settings.unit_patterns
-        # One systemd connection for the whole console, opened by the first widget watching.
-        self.units = UnitWatch(host, [*self.worker_patterns, JOB_SERVER_UNIT], read_only=read_only)
+        if fleet is None:
+            assert host is not None, "a host or a fleet"
+            # One systemd connection for the whole console, opened by the first widget watching.
+            patterns = [*self.worker_patterns, JOB_SERVER_UNIT]
+            fleet = Fleet.single(host, patterns, read_only=read_only)
+        self.fleet = fleet
+        labels = ", ".join(fleet.labels)
+        self.sub_title = (
+            labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
+        )
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,7 +79,8 @@ class AtomctlApp(App[None]):
             yield JobServerPane(id="job-server")
             yield QueuesPane(id="queues")
             yield WorkersPane(id="workers")
-            yield JournalPane(self.host, self.journal_settings, id="journal")
+            hosts = [member.host for member in self.fleet.members]
+            yield JournalPane(hosts, self.journal_settings, id="journal")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -84,7 +96,7 @@ class AtomctlApp(App[None]):
         for pane in self.query(Pane):
             if pane.BINDINGS:
                 sections.append((pane.PANE_TITLE, offered_bindings(pane)))
-        for unit in self.query(JobServerUnit):
+        for unit in list(self.query(JobServerUnit))[:1]:  # one line per host, the same keys
             sections.append((unit.PANE_TITLE, offered_bindings(unit)))
         if self.screen is not self.screen_stack[0] and self.screen.BINDINGS:
             title = getattr(self.screen, "SCREEN_TITLE", "This screen")
@@ -92,11 +104,14 @@ class AtomctlApp(App[None]):
         self.push_screen(HelpScreen(sections))
 
     def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
-        # The Workers pane's message bubbles up to here; the Journal pane is a sibling.
-        self.query_one(JournalPane).post_message(replace(message))
+        # The Workers pane's message bubbles up to here; the Journal pane is a sibling. (Not
+        # query_one: an action that ends while the console closes finds no pane any more.)
+        for pane in self.query(JournalPane):
+            pane.post_message(replace(message))
 
     def on_unit_action_finished(self, message: UnitActionFinished) -> None:
-        self.query_one(JournalPane).post_message(replace(message))
+        for pane in self.query(JournalPane):
+            pane.post_message(replace(message))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
@@ -106,4 +121,4 @@ class AtomctlApp(App[None]):
     def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
         # The Workers pane matches each worker unit's MainPID to these connections.
         for pane in self.query(WorkersPane):
-            pane.post_message(GearmanWorkersSeen(message.server, message.connections))
+            pane.post_message(replace(message))

@@ -1,6 +1,6 @@
 """The job server's own systemd unit (gearman-job-server.service): its state and the same keys.
 
-Lives in the Job server pane, as one focusable line.
+Lives in the Job server pane, as one focusable line per host.
 """
 
 from __future__ import annotations
@@ -50,17 +50,17 @@ class JobServerUnit(Static, can_focus=True):
         Binding("j", "journal", "Unit journal", id="job_server_unit.journal"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, host_label: str | None = None, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self.host_label = host_label  # None: the console's only host
         self.state: UnitState | None = None
         self.status = ConnectionStatus(connected=False, detail="connecting to systemd")
         self._unsubscribe: Callable[[], None] | None = None
 
     def on_mount(self) -> None:
-        self.actions = UnitActions(self.app.units, self.app.worker_patterns)
-        self._unsubscribe = self.app.units.subscribe(
-            lambda update: self.post_message(UnitsChanged(update))
-        )
+        units = self.app.fleet.member(self.host_label).units
+        self.actions: UnitActions = units.actions(self.app.worker_patterns)
+        self._unsubscribe = units.subscribe(lambda update: self.post_message(UnitsChanged(update)))
         self.set_interval(UPTIME_REFRESH_SECONDS, self._show)
 
     def on_unmount(self) -> None:
@@ -78,7 +78,8 @@ class JobServerUnit(Static, can_focus=True):
         self._show()
 
     def _show(self) -> None:
-        line = Text(f"{JOB_SERVER_UNIT.removesuffix('.service')}: ")
+        where = f" on {self.host_label}" if self.host_label else ""
+        line = Text(f"{JOB_SERVER_UNIT.removesuffix('.service')}{where}: ")
         if not self.status.connected:
             # The Workers pane says why and when the next attempt is.
             line.append(
@@ -87,8 +88,11 @@ class JobServerUnit(Static, can_focus=True):
         if self.state is None:
             if self.status.connected:
                 line.append("no such unit", style=self.get_component_rich_style("unit--inactive"))
+            # One host among several without a job server of its own: nothing worth a line.
+            self.display = not (self.host_label and self.status.connected)
             self.update(line)
             return
+        self.display = True
         kind = self.get_component_rich_style(f"unit--{state_kind(self.state)}")
         line.append(state_text(self.state), style=kind)
         result = result_text(self.state)
@@ -108,9 +112,9 @@ class JobServerUnit(Static, can_focus=True):
 
     def action_act(self, name: str) -> None:
         self.run_worker(
-            run_unit_action(self, self.actions, ACTIONS[name], [JOB_SERVER_UNIT]),
+            run_unit_action(self, [(self.actions, [JOB_SERVER_UNIT])], ACTIONS[name]),
             group="unit-actions",
         )
 
     def action_journal(self) -> None:
-        self.post_message(ShowUnitJournal(JOB_SERVER_UNIT))
+        self.post_message(ShowUnitJournal(JOB_SERVER_UNIT, self.host_label))

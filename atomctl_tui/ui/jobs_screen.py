@@ -18,6 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from atomctl_tui.fleet import GearmanTarget
 from atomctl_tui.gearman_admin import (
     CommandRefused,
     GearmanAdminClient,
@@ -25,7 +26,6 @@ from atomctl_tui.gearman_admin import (
     QueuedJob,
 )
 from atomctl_tui.job_server import pause_between_polls
-from atomctl_tui.servers import ServerAddress
 from atomctl_tui.ui.confirm_screen import ConfirmScreen
 
 _DIGITS = re.compile(r"(\d+)")
@@ -53,10 +53,13 @@ class JobsScreen(Screen[None]):
         Binding("r", "refresh_jobs", "Refresh now", id="jobs.refresh"),
     ]
 
-    def __init__(self, server: ServerAddress) -> None:
+    def __init__(self, target: GearmanTarget) -> None:
         super().__init__()
-        self.server = server
-        self.client = GearmanAdminClient(server.host, server.port)
+        self.server = target.name
+        # The way the pane polls it: directly, or through a host's SSH connection.
+        self.client = GearmanAdminClient(
+            target.address.host, target.address.port, unix_path=target.socket_path
+        )
         self.jobs: dict[str, QueuedJob] = {}
         self.refreshes = 0
         self.last_result = ""

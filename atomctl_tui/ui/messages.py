@@ -8,6 +8,7 @@ from textual.message import Message
 
 from atomctl_tui.gearman_admin import WorkerConnection
 from atomctl_tui.journal import FollowerStatus, JournalEntry
+from atomctl_tui.ssh_link import LinkStatus
 from atomctl_tui.worker_units import UnitsUpdate
 
 
@@ -35,6 +36,7 @@ class GearmanWorkersSeen(Message):
 
     server: str
     connections: list[WorkerConnection]
+    via: str | None = None  # the host whose SSH connection reaches the server, if any
 
 
 @dataclass
@@ -42,6 +44,15 @@ class UnitsChanged(Message, bubble=False):
     """systemd's latest word on the watched units; posted from the bus thread to each widget."""
 
     update: UnitsUpdate
+    host_label: str | None = None
+
+
+@dataclass
+class HostLinkChanged(Message, bubble=False):
+    """A remote host's SSH connection changed state; posted from its supervisor thread."""
+
+    host_label: str
+    status: LinkStatus
 
 
 @dataclass
@@ -53,6 +64,7 @@ class JournalEntriesArrived(Message):
 
 @dataclass
 class JournalFollowerChanged(Message):
-    """The journal follower's state: following, or why not and when it tries again."""
+    """A journal follower's state: following, or why not and when it tries again."""
 
     status: FollowerStatus
+    host_label: str | None = None

@@ -132,6 +132,19 @@ def test_ssh_with_the_lab_config_sees_the_workers(lab):
     assert {"atom-worker@1.service", "atom-worker@2.service"} <= set(units)
 
 
+def test_commands_over_ssh_leave_the_hosts_bashrc_alone(lab):
+    """The lab shares /root with the host; bash started by the lab's sshd must not run the
+    host's ~/.bashrc (SHLVL=1 from sshd makes this bash level 2, and bash reads ~/.bashrc
+    for sshd only at level 1)."""
+    result = subprocess.run(
+        ["ssh", "-F", str(ssh.client_config_path()), "-p", str(lab.ssh_port), "root@127.0.0.1",
+         "--", "echo", "$SHLVL"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+
+
 def test_status_json_describes_the_lab(lab):
     info = json.loads(lab_cli("status", "--name", lab.name, "--json").stdout)
     assert info["pid"] == lab.pid

@@ -235,7 +235,7 @@ async def test_killing_journalctl_under_the_pane_resumes_without_loss_or_repeat(
             await wait_until_async(lambda: writer.poll() is not None and cat.poll() is not None)
         await wait_until_async(lambda: len(received(app, tag)) >= count, what="every line")
         assert received(app, tag) == [f"seq-{i}" for i in range(1, count + 1)]
-        assert journal_pane(app).status.healthy
+        assert all(status.healthy for status in journal_pane(app).statuses.values())
 
 
 async def test_filter_text_and_regex_over_buffer_and_new_lines(lab):

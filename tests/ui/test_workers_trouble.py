@@ -206,7 +206,8 @@ async def test_read_only_offers_no_action_and_none_reaches_the_bus(shared_lab, w
         assert "Restart" not in help_text and "Unit journal" in help_text
         await pilot.press("escape")
         # Even called directly, the backend refuses before the bus sees anything.
-        outcomes = await asyncio.to_thread(console.pane.actions.perform, Action.STOP, [W1])
+        actions = console.pane.actions[app.fleet.labels[0]]
+        outcomes = await asyncio.to_thread(actions.perform, Action.STOP, [W1])
         assert [(o.result, o.message) for o in outcomes] == [
             ("read-only", f"stop {W1}: refused, the console runs read-only.")
         ]
@@ -220,7 +221,8 @@ async def test_the_watched_bus_would_see_a_mutating_call(shared_lab, watched_bus
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_rows(W1)
-        await asyncio.to_thread(console.pane.actions.perform, Action.RESET_FAILED, [W1])
+        actions = console.pane.actions[app.fleet.labels[0]]
+        await asyncio.to_thread(actions.perform, Action.RESET_FAILED, [W1])
     assert [bus.mutating for bus in watched_buses] == [[b"ResetFailedUnit"]]
 
 

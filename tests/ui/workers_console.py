@@ -68,10 +68,10 @@ class WorkersConsole:
         await self.wait_rows(unit)
         await self.pilot.press("home")
         for _ in range(len(self.rows())):
-            if self.pane.current_unit() == unit:
+            if self.pane.current_key() == unit:
                 return
             await self.pilot.press("down")
-        assert self.pane.current_unit() == unit, (unit, self.rows())
+        assert self.pane.current_key() == unit, (unit, self.rows())
 
     async def answer(self, confirm: bool) -> ConfirmScreen:
         screen = await wait_until_async(

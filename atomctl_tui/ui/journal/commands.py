@@ -1,4 +1,5 @@
-"""Journal commands in the command palette (ctrl+p): scope by unit, filter, save, toggles."""
+"""Journal commands in the command palette (ctrl+p): scope by host or unit, filter, save,
+toggles."""
 
 from __future__ import annotations
 
@@ -28,9 +29,13 @@ class JournalCommands(Provider):
             ("Journal: wrap", "Wrap long lines or scroll sideways", pane.action_toggle_wrap),
             ("Journal: pick a unit", "Choose whose lines to show", pane.action_choose_unit),
         ]
-        for unit in pane.follower.scope_units() if pane.follower else []:
+        for choice in pane.scope_choices():
             commands.append(
-                (f"Journal: {unit}", f"Show only {unit}'s lines", partial(pane.show_unit, unit))
+                (
+                    f"Journal: {choice.label}",
+                    f"Show only {choice.label}'s lines",
+                    partial(pane.show_unit, choice.unit, choice.host),
+                )
             )
         return commands
 

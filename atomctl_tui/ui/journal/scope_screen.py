@@ -1,4 +1,4 @@
-"""Pick what the journal shows: one unit of the scope, or all of it."""
+"""Pick what the journal shows: one unit of the scope, one host's lines, or all of it."""
 
 from __future__ import annotations
 
@@ -17,25 +17,32 @@ ALL_LABEL = "All workers (with the job server and the console's audit lines)"
 
 @dataclass(frozen=True)
 class ScopeChoice:
-    unit: str | None  # None: all workers
+    unit: str | None  # None: all workers (of ``host``)
+    host: str | None = None  # with several hosts: only this host's lines; None: every host
+
+    @property
+    def label(self) -> str:
+        if self.unit is None:
+            return ALL_LABEL if self.host is None else f"{self.host}: all its lines"
+        return self.unit if self.host is None else f"{self.host}: {self.unit}"
 
 
 class JournalScopeScreen(ModalScreen[ScopeChoice | None]):
-    """A list of the units; Enter picks one, Escape leaves the scope as it is."""
+    """A list of the hosts and units; Enter picks one, Escape leaves the scope as it is."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Keep the current scope", id="journal.scope.cancel"),
     ]
 
-    def __init__(self, units: list[str], current: str | None) -> None:
+    def __init__(self, choices: list[ScopeChoice], current: ScopeChoice) -> None:
         super().__init__()
-        self.choices: list[str | None] = [None, *units]
+        self.choices: list[ScopeChoice] = [ScopeChoice(None), *choices]
         self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal-scope"):
             yield Static(Text("Show the journal of:"))
-            options = [Option(Text(ALL_LABEL if unit is None else unit)) for unit in self.choices]
+            options = [Option(Text(choice.label)) for choice in self.choices]
             yield OptionList(*options, id="journal-scope-units")
 
     def on_mount(self) -> None:
@@ -45,7 +52,7 @@ class JournalScopeScreen(ModalScreen[ScopeChoice | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(ScopeChoice(self.choices[event.option_index]))
+        self.dismiss(self.choices[event.option_index])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

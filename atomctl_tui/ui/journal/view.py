@@ -46,6 +46,7 @@ class JournalView(ScrollView, can_focus=False):
 
     COMPONENT_CLASSES = {
         "journal-view--time",
+        "journal-view--host",
         "journal-view--source",
         "journal-view--message",
         "journal-view--error",
@@ -65,7 +66,9 @@ class JournalView(ScrollView, can_focus=False):
         self.entries: deque[JournalEntry] = deque()
         self.rows: deque[Row] = deque()
         self.unit_scope: str | None = None
+        self.host_scope: str | None = None  # with several hosts: only this host's lines
         self.line_filter: LineFilter | None = None
+        self.show_host = False  # with several hosts, each line names its host
         self.show_time = True
         self.wrap = False
         self._widest: int | None = 0  # None: not measured since the last rebuild
@@ -76,12 +79,18 @@ class JournalView(ScrollView, can_focus=False):
 
     @property
     def shows_everything(self) -> bool:
-        return self.unit_scope is None and self.line_filter is None
+        return self.unit_scope is None and self.host_scope is None and self.line_filter is None
 
     def shows(self, entry: JournalEntry) -> bool:
         if self.unit_scope is not None and entry.unit != self.unit_scope:
             return False
-        return self.line_filter is None or self.line_filter.matches(entry.source, entry.message)
+        if self.host_scope is not None and entry.host != self.host_scope:
+            return False
+        if self.line_filter is None:
+            return True
+        if self.show_host and entry.host and self.line_filter.matches(entry.host, ""):
+            return True
+        return self.line_filter.matches(entry.source, entry.message)
 
     def shown_entries(self) -> list[JournalEntry]:
         if self.shows_everything:
@@ -93,6 +102,8 @@ class JournalView(ScrollView, can_focus=False):
         if not self.entries:
             return "Waiting for journal lines…"
         wanted = []
+        if self.host_scope is not None:
+            wanted.append(f"is from {self.host_scope}")
         if self.unit_scope is not None:
             wanted.append(f"is from {self.unit_scope}")
         if self.line_filter is not None:
@@ -107,6 +118,8 @@ class JournalView(ScrollView, can_focus=False):
         pieces = []
         if self.show_time:
             pieces.append((time.strftime("%H:%M:%S ", time.localtime(entry.timestamp)), "time"))
+        if self.show_host:
+            pieces.append(((entry.host or "?") + " ", "host"))
         pieces.append((entry.source + " ", "source"))
         pieces.append((entry.message, priority_class(entry.priority)))
         return pieces
@@ -127,6 +140,8 @@ class JournalView(ScrollView, can_focus=False):
         otherwise (measuring every line of a flood exactly costs too much; this only sets
         how far the view scrolls sideways)."""
         text_length = len(entry.source) + 1 + len(entry.message)
+        if self.show_host:
+            text_length += len(entry.host or "?") + 1
         if not (entry.message.isascii() and entry.source.isascii()):
             text_length *= 2
         return text_length + TIME_WIDTH if self.show_time else text_length

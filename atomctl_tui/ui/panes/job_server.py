@@ -4,6 +4,9 @@ The pane owns the polling of every job server: one poll at a time (the next star
 `interval` after the previous one started, or right after it when it took longer), in an
 asyncio worker so the UI never waits. Each poll feeds this pane, the Queues pane and — as an
 app-level GearmanWorkersSeen per reachable server — the Workers pane.
+
+With remote hosts the pane starts with one line per host saying how its connections are,
+and has the job server unit's line for each host.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from textual.widgets import Static
 
 from atomctl_tui.config import Settings
 from atomctl_tui.job_server import JobServersWatch, ServerSnapshot, pause_between_polls
+from atomctl_tui.ui.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server_unit import JobServerUnit
 from atomctl_tui.ui.messages import GearmanWorkersSeen
 from atomctl_tui.ui.panes.pane import Pane
@@ -44,20 +48,32 @@ class JobServerPane(Pane, can_focus=False):
         self._shape: tuple[int, ...] = ()
         self._text = Text()
         self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
+        self._via: dict[str, str | None] = {}  # per server, the host whose SSH reaches it
 
     @property
     def settings(self) -> Settings:
         return self.app.settings
 
     def compose(self) -> ComposeResult:
+        fleet = self.app.fleet
         with VerticalScroll(id="job-server-scroll"):
+            if any(member.link is not None for member in fleet.members):
+                yield HostsStatus(id="hosts-status")
             yield Static(Text("Polling the job servers…"), id="job-server-state")
-        yield JobServerUnit(id="job-server-unit")
+            if fleet.several:
+                # Scrolled with the rest: at 80x24 the pane is a few rows high. Focusing one
+                # (tab) brings it into view.
+                for index, label in enumerate(fleet.labels):
+                    yield JobServerUnit(label, id=f"job-server-unit-{index}")
+        if not fleet.several:
+            yield JobServerUnit(id="job-server-unit")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.state_view = self.query_one("#job-server-state", Static)
-        self._watch = JobServersWatch(self.settings.servers)
+        targets = self.app.fleet.gearman_targets(self.settings)
+        self._via = {target.name: target.via for target in targets}
+        self._watch = JobServersWatch.of_targets(targets)
         self.run_worker(self._poll_forever(), name="gearman-poll", exclusive=True)
 
     async def on_unmount(self) -> None:
@@ -84,7 +100,8 @@ class JobServerPane(Pane, can_focus=False):
             queues.show(snapshots)
         for snapshot in snapshots:
             if snapshot.reachable:  # unreachable: no reply, so nothing is known about workers
-                seen = GearmanWorkersSeen(snapshot.server, list(snapshot.connections))
+                via = self._via.get(snapshot.server)
+                seen = GearmanWorkersSeen(snapshot.server, list(snapshot.connections), via)
                 self.app.post_message(seen)
         self.polls_completed += 1
         return snapshots

@@ -1,8 +1,9 @@
 """The Journal pane: the workers' journal, streaming live.
 
-A ``JournalFollower`` (backend) runs journalctl on the host and posts batches of lines; the
-``JournalView`` keeps a capped buffer and draws what is in view. The pane holds the keys:
-follow/pause, unit scope, filter, timestamps, wrap, clear and save.
+A ``JournalFollower`` (backend) runs journalctl on each host and posts batches of lines; the
+``JournalView`` keeps one capped buffer and draws what is in view (with several hosts, each
+line names its host). The pane holds the keys: follow/pause, scope (a host, a unit), filter,
+timestamps, wrap, clear and save.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import contextlib
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -36,6 +38,7 @@ from atomctl_tui.ui.messages import (
 from atomctl_tui.ui.panes.pane import Pane
 
 ALL_SCOPE_WORDS = "all workers"
+FOLLOWER_WORKER = "journal follower"
 STOP_TIMEOUT = 5.0
 
 
@@ -63,21 +66,32 @@ class JournalPane(Pane):
 
     def __init__(
         self,
-        host: Host,
+        hosts: Host | Sequence[Host],
         settings: JournalSettings | None = None,
         *,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
-        self.host = host
+        self.hosts = [hosts] if isinstance(hosts, Host) else list(hosts)
         self.settings = settings or JournalSettings()
-        self.follower: JournalFollower | None = None
-        self._follower_worker: Worker[None] | None = None
-        self.status = FollowerStatus(True, "starting journalctl")
+        self.followers: dict[str, JournalFollower] = {}
+        self._follower_workers: list[Worker[None]] = []
+        self.statuses = {h.label: FollowerStatus(True, "starting journalctl") for h in self.hosts}
         self.subtitle = ""
 
+    @property
+    def several(self) -> bool:
+        return len(self.hosts) > 1
+
+    @property
+    def follower(self) -> JournalFollower | None:
+        """The first host's follower (the only one, unless there are several hosts)."""
+        return self.followers.get(self.hosts[0].label)
+
     def compose(self) -> ComposeResult:
-        yield JournalView(self.settings.max_lines, id="journal-view")
+        view = JournalView(self.settings.max_lines, id="journal-view")
+        view.show_host = self.several
+        yield view
         yield FilterBar(id="journal-filter")
 
     @property
@@ -88,72 +102,104 @@ class JournalPane(Pane):
         super().on_mount()
         self.watch(self.view, "following", self._refresh_subtitle, init=False)
         self.watch(self.view, "unseen", self._refresh_subtitle, init=False)
-        self.follower = JournalFollower(
-            self.host,
-            self.settings,
-            on_entries=lambda entries: self.post_message(JournalEntriesArrived(entries)),
-            on_status=lambda status: self.post_message(JournalFollowerChanged(status)),
-        )
-        self._follower_worker = self.run_worker(
-            self.follower.run(), name="journal follower", exit_on_error=False
-        )
+        for host in self.hosts:
+            label = host.label
+            follower = JournalFollower(
+                host,
+                self.settings,
+                on_entries=lambda entries: self.post_message(JournalEntriesArrived(entries)),
+                on_status=lambda status, label=label: self.post_message(
+                    JournalFollowerChanged(status, label)
+                ),
+            )
+            self.followers[label] = follower
+            self._follower_workers.append(
+                self.run_worker(follower.run(), name=FOLLOWER_WORKER, exit_on_error=False)
+            )
         self._refresh_subtitle()
 
     async def on_unmount(self) -> None:
-        # Let the follower end its journalctl and close the pipes before the loop goes.
-        if self.follower is not None:
-            self.follower.stop()
-        if self._follower_worker is not None:
+        # Let the followers end their journalctl and close the pipes before the loop goes.
+        for follower in self.followers.values():
+            follower.stop()
+        for worker in self._follower_workers:
             with contextlib.suppress(WorkerError, TimeoutError):
-                await asyncio.wait_for(self._follower_worker.wait(), STOP_TIMEOUT)
+                await asyncio.wait_for(worker.wait(), STOP_TIMEOUT)
 
-    # -- from the follower -------------------------------------------------------------
+    # -- from the followers ------------------------------------------------------------
 
     def on_journal_entries_arrived(self, message: JournalEntriesArrived) -> None:
         self.view.add_entries(message.entries)
 
     def on_journal_follower_changed(self, message: JournalFollowerChanged) -> None:
-        self.status = message.status
+        self.statuses[message.host_label or self.hosts[0].label] = message.status
         self._refresh_subtitle()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name == "journal follower" and event.state == WorkerState.ERROR:
+        if event.worker.name == FOLLOWER_WORKER and event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.status = FollowerStatus(False, f"the journal follower failed: {error!r}")
+            index = self._follower_workers.index(event.worker)
+            label = self.hosts[index].label
+            self.statuses[label] = FollowerStatus(False, f"the journal follower failed: {error!r}")
             self._refresh_subtitle()
 
     # -- scope: from the Workers pane, the picker or the palette -----------------------
 
+    def _host_label(self, label: str | None) -> str | None:
+        """The message's host as this pane knows it: None for "not mine"."""
+        if label is None:
+            return self.hosts[0].label
+        return label if label in self.statuses else None
+
     def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
         message.stop()
-        if message.host_label in (None, self.host.label):
-            self.show_unit(message.unit)
+        label = self._host_label(message.host_label)
+        if label is not None:
+            self.show_unit(message.unit, label if message.unit is not None else None)
 
     def on_unit_action_finished(self, message: UnitActionFinished) -> None:
         message.stop()
-        if message.host_label in (None, self.host.label):
-            self.show_unit(message.unit)
+        label = self._host_label(message.host_label)
+        if label is not None:
+            self.show_unit(message.unit, label)
 
-    def show_unit(self, unit: str | None) -> None:
-        """Show one unit's lines (None: all workers), from the newest."""
-        if unit is not None and self.follower is not None:
-            self.follower.include_unit(unit)  # a unit outside the scope so far joins it
+    def show_unit(self, unit: str | None, host: str | None = None) -> None:
+        """Show one unit's lines (None: all workers), from the newest. ``host``: that host's
+        unit, or with ``unit`` None all of that host's lines (None: every host)."""
+        follower = self.followers.get(host or self.hosts[0].label)
+        if unit is not None and follower is not None:
+            follower.include_unit(unit)  # a unit outside the scope so far joins it
         view = self.view
         view.unit_scope = unit
+        view.host_scope = host if self.several else None
         view.following = True
         view.rebuild()
         self._refresh_subtitle()
 
+    def scope_choices(self) -> list[ScopeChoice]:
+        """What the picker and the palette offer: every host, then every unit of the scope."""
+        choices = []
+        for host in self.hosts:
+            follower = self.followers.get(host.label)
+            if self.several:
+                choices.append(ScopeChoice(None, host.label))
+            units = set(follower.scope_units() if follower else [])
+            view = self.view
+            if view.unit_scope and view.host_scope in (None, host.label):
+                units.add(view.unit_scope)
+            label = host.label if self.several else None
+            choices.extend(ScopeChoice(unit, label) for unit in sorted(units))
+        return choices
+
     def action_choose_unit(self) -> None:
-        units = set(self.follower.scope_units() if self.follower else [])
-        current = self.view.unit_scope
-        choices = sorted(units | {current} if current else units)
+        view = self.view
+        current = ScopeChoice(view.unit_scope, view.host_scope)
 
         def chosen(choice: ScopeChoice | None) -> None:
             if choice is not None:
-                self.show_unit(choice.unit)
+                self.show_unit(choice.unit, choice.host)
 
-        self.app.push_screen(JournalScopeScreen(choices, current), chosen)
+        self.app.push_screen(JournalScopeScreen(self.scope_choices(), current), chosen)
 
     def action_all_units(self) -> None:
         self.show_unit(None)
@@ -222,7 +268,8 @@ class JournalPane(Pane):
     def action_save(self) -> None:
         entries = self.view.shown_entries()
         stamp = time.strftime("%Y%m%d-%H%M%S")
-        host = re.sub(r"[^A-Za-z0-9._-]+", "-", self.host.label)
+        host = "fleet" if self.several else self.hosts[0].label
+        host = re.sub(r"[^A-Za-z0-9._-]+", "-", host)
         default = Path.cwd() / f"atomctl-journal-{host}-{stamp}.log"
 
         def saved(words: str | None) -> None:
@@ -236,11 +283,17 @@ class JournalPane(Pane):
     def _refresh_subtitle(self, *_: object) -> None:
         view = self.view
         scope = view.unit_scope.removesuffix(".service") if view.unit_scope else ALL_SCOPE_WORDS
+        if view.host_scope is not None:
+            scope = f"{view.host_scope} {scope}" if view.unit_scope else f"{view.host_scope}"
         parts = [scope]
         if view.line_filter is not None:
             parts.append(f"filter {view.line_filter.text}")
-        if not self.status.healthy:
-            parts.append(self.status.text)
+        troubled = [(label, s) for label, s in self.statuses.items() if not s.healthy]
+        if troubled:
+            parts.extend(
+                f"{label}: {status.text}" if self.several else status.text
+                for label, status in troubled
+            )
         elif view.following:
             parts.append("following")
         else:

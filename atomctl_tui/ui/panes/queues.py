@@ -285,7 +285,6 @@ class QueuesPane(Pane, can_focus=False):
 
     def action_jobs(self) -> None:
         row = self.selected_row()
-        servers = self.app.settings.servers
-        server = row.server if row is not None else str(servers[0])
-        address = next((s for s in servers if str(s) == server), servers[0])
-        self.app.push_screen(JobsScreen(address))
+        targets = self.app.fleet.gearman_targets(self.app.settings)
+        target = next((t for t in targets if row is not None and t.name == row.server), targets[0])
+        self.app.push_screen(JobsScreen(target))

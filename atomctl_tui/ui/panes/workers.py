@@ -1,7 +1,10 @@
 """The Workers pane: the atom-worker units, live from systemd's signals, and keys that act on them.
 
-Rows are keyed by unit name and updated cell by cell (never cleared), so the cursor and the
-scroll position stay where the admin left them while units change underneath.
+Rows are keyed by unit name (with several hosts: by host and unit name) and updated cell by
+cell (never cleared), so the cursor and the scroll position stay where the admin left them
+while units change underneath. With several hosts a Host column comes first, every action
+goes to the unit's own host, and a host that is down keeps its last known rows, with the
+reason above the table.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.gearman_admin import WorkerConnection
-from atomctl_tui.registration import registration_of
+from atomctl_tui.registration import Owners, registration_of
 from atomctl_tui.systemd_bus import ConnectionStatus
 from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitsChanged
 from atomctl_tui.ui.panes.pane import Pane
-from atomctl_tui.ui.unit_action_flow import run_unit_action
+from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
 from atomctl_tui.unit_actions import Action, UnitActions
 from atomctl_tui.unit_text import (
     cpu_text,
@@ -44,7 +47,8 @@ TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"
 
 # (column key, header); the order is the order of importance, since at 80 columns the last
-# ones scroll out of view.
+# ones scroll out of view. HOST_COLUMN comes after the first with several hosts.
+HOST_COLUMN = ("host", "Host")
 COLUMNS = (
     ("sel", ""),
     ("unit", "Unit"),
@@ -117,36 +121,61 @@ class WorkersPane(Pane):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        # All keyed by row key (``row_key``).
         self._states: dict[str, UnitState] = {}
+        self._hosts: dict[str, str] = {}  # the host of each row
         self._cells: dict[str, dict[str, Cell]] = {}
         self._selected: set[str] = set()
+        # Each job server's latest connections, and the host its SSH connection reaches it by.
         self._gearman: dict[str, list[WorkerConnection]] | None = None
-        self._status = ConnectionStatus(connected=False, detail="connecting to systemd")
-        self._unsubscribe: Callable[[], None] | None = None
+        self._via: dict[str, str | None] = {}
+        self._statuses: dict[str, ConnectionStatus] = {}
+        self._unsubscribes: list[Callable[[], None]] = []
         self._styles: dict[str, Style] = {}
         self._adding = False
+        self.columns = COLUMNS
+        self.actions: dict[str, UnitActions] = {}
 
     def compose(self) -> ComposeResult:
+        self.several = self.app.fleet.several
+        if self.several:
+            self.columns = (COLUMNS[0], HOST_COLUMN, *COLUMNS[1:])
         yield Static("", id="workers-status", markup=False)
         table: DataTable[Text] = DataTable(id="workers-table", cursor_type="row")
         # The pane is the focus stop (Tab moves between panes); it drives the table's cursor.
         table.can_focus = False
-        for key, header in COLUMNS:
+        for key, header in self.columns:
             table.add_column(header, key=key)
         yield table
 
     def on_mount(self) -> None:
         super().on_mount()
         self._cache_styles()
-        self.actions = UnitActions(self.app.units, self.app.worker_patterns)
-        self._unsubscribe = self.app.units.subscribe(
-            lambda update: self.post_message(UnitsChanged(update))
-        )
+        for member in self.app.fleet.members:
+            label = member.label
+            self._statuses[label] = ConnectionStatus(False, "connecting to systemd")
+            self.actions[label] = member.units.actions(self.app.worker_patterns)
+            self._unsubscribes.append(
+                member.units.subscribe(
+                    lambda update, label=label: self.post_message(UnitsChanged(update, label))
+                )
+            )
         self.set_interval(TICK_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+        for unsubscribe in self._unsubscribes:
+            unsubscribe()
+
+    def row_key(self, host_label: str, unit: str) -> str:
+        """A row's key: the unit's name, or with several hosts ``host unit`` (neither a host
+        label nor a unit name holds a space)."""
+        return f"{host_label} {unit}" if self.several else unit
+
+    def unit_of(self, key: str) -> str:
+        return self._states[key].name
+
+    def host_of(self, key: str) -> str:
+        return self._hosts[key]
 
     @property
     def table(self) -> DataTable[Text]:
@@ -163,15 +192,16 @@ class WorkersPane(Pane):
 
     def on_units_changed(self, message: UnitsChanged) -> None:
         update = message.update
+        label = message.host_label or self.app.fleet.members[0].label
         if update.status is not None:
-            self._status = update.status
+            self._statuses[label] = update.status
             self._show_status()
         added = False
         for name, state in update.changed.items():
             if self.is_worker(name):
-                added |= self._upsert(state)
+                added |= self._upsert(label, state)
         for name in update.removed:
-            self._remove(name)
+            self._remove(self.row_key(label, name))
         if added:
             self._sort()
         if update.changed or update.removed:
@@ -182,18 +212,21 @@ class WorkersPane(Pane):
         if self._gearman is None:
             self._gearman = {}
         self._gearman[message.server] = list(message.connections)
-        for name in self._states:
-            self._update_cells(name, {"gearman": self._gearman_cell(self._states[name])})
+        self._via[message.server] = message.via
+        for key in self._states:
+            self._update_cells(key, {"gearman": self._gearman_cell(key)})
 
-    def _upsert(self, state: UnitState) -> bool:
+    def _upsert(self, host_label: str, state: UnitState) -> bool:
         """Show ``state``; True when it is a new row."""
-        self._states[state.name] = state
-        cells = self._row_cells(state)
-        if state.name not in self._cells:
-            self._cells[state.name] = cells
-            self.table.add_row(*(self._cell_text(cells[key]) for key, _ in COLUMNS), key=state.name)
+        key = self.row_key(host_label, state.name)
+        self._states[key] = state
+        self._hosts[key] = host_label
+        cells = self._row_cells(key)
+        if key not in self._cells:
+            self._cells[key] = cells
+            self.table.add_row(*(self._cell_text(cells[c]) for c, _ in self.columns), key=key)
             return True
-        self._update_cells(state.name, cells)
+        self._update_cells(key, cells)
         return False
 
     def _update_cells(self, name: str, cells: dict[str, Cell]) -> None:
@@ -207,29 +240,35 @@ class WorkersPane(Pane):
                 grows = cell_len(cell[0]) > table.columns[ColumnKey(key)].content_width
                 table.update_cell(name, key, self._cell_text(cell), update_width=grows)
 
-    def _remove(self, name: str) -> None:
-        if name in self._cells:
-            self.table.remove_row(name)
-            del self._cells[name]
-        self._states.pop(name, None)
-        self._selected.discard(name)
+    def _remove(self, key: str) -> None:
+        if key in self._cells:
+            self.table.remove_row(key)
+            del self._cells[key]
+        self._states.pop(key, None)
+        self._hosts.pop(key, None)
+        self._selected.discard(key)
 
     def _sort(self) -> None:
-        current = self.current_unit()
-        self.table.sort("unit", key=lambda label: natural_key(label.plain))
+        current = self.current_key()
+        if self.several:
+            self.table.sort(
+                "host", "unit", key=lambda cells: (cells[0].plain, natural_key(cells[1].plain))
+            )
+        else:
+            self.table.sort("unit", key=lambda label: natural_key(label.plain))
         if current is not None:
             self.table.move_cursor(row=self.table.get_row_index(current), animate=False)
 
     def _tick(self) -> None:
         now = time.time()
-        for name, state in self._states.items():
-            self._update_cells(name, {"up": (uptime_text(state, now), "")})
+        for key, state in self._states.items():
+            self._update_cells(key, {"up": (uptime_text(state, now), "")})
         self._shrink_columns()
 
     def _shrink_columns(self) -> None:
         """Give back the width a passing long text took (say `activating (auto-restart)`)."""
         table = self.table
-        for key, header in COLUMNS:
+        for key, header in self.columns:
             widest = max(
                 self._cells.items(), key=lambda item: cell_len(item[1][key][0]), default=None
             )
@@ -241,14 +280,15 @@ class WorkersPane(Pane):
                 # Asked to fit a cell narrower than the column, the table measures the column.
                 table.update_cell(name, key, self._cell_text(cells[key]), update_width=True)
 
-    def _row_cells(self, state: UnitState) -> dict[str, Cell]:
+    def _row_cells(self, key: str) -> dict[str, Cell]:
+        state = self._states[key]
         kind = f"unit--{state_kind(state)}"
         result = result_text(state)  # kept in sight while a unit is failed or restarting
-        return {
-            "sel": (SELECTED_MARK if state.name in self._selected else "", "unit--selected"),
+        cells = {
+            "sel": (SELECTED_MARK if key in self._selected else "", "unit--selected"),
             "unit": (unit_label(state.name), ""),
             "state": (f"{state_text(state)}: {result}" if result else state_text(state), kind),
-            "gearman": self._gearman_cell(state),
+            "gearman": self._gearman_cell(key),
             "file": (state.unit_file_state, ""),
             "pid": (pid_text(state), ""),
             "up": (uptime_text(state, time.time()), ""),
@@ -256,9 +296,21 @@ class WorkersPane(Pane):
             "mem": (memory_text(state), ""),
             "cpu": (cpu_text(state), ""),
         }
+        if self.several:
+            cells["host"] = (self._hosts[key], "")
+        return cells
 
-    def _gearman_cell(self, state: UnitState) -> Cell:
-        registration = registration_of(state, self._gearman)
+    def _gearman_cell(self, key: str) -> Cell:
+        owners: Owners | None = None
+        if self.several:
+            fleet = self.app.fleet
+
+            def owners(server: str, connection: WorkerConnection) -> frozenset[str]:
+                return fleet.owners(connection.ip, self._via.get(server))
+
+        registration = registration_of(
+            self._states[key], self._gearman, host=self._hosts[key], owners=owners
+        )
         return (registration.text, "unit--warning" if registration.is_warning else "")
 
     def _cell_text(self, cell: Cell) -> Text:
@@ -284,12 +336,19 @@ class WorkersPane(Pane):
 
     def _show_status(self) -> None:
         status = self.query_one("#workers-status", Static)
-        status.update("" if self._status.connected else self._status.detail)
-        status.display = not self._status.connected
+        down = [(label, s.detail) for label, s in self._statuses.items() if not s.connected]
+        if self.several:
+            words = "\n".join(f"{label}: {detail}" for label, detail in down)
+        else:
+            words = "\n".join(detail for _label, detail in down)
+        status.update(words)
+        status.display = bool(down)
 
     def _show_counts(self) -> None:
         failed = sum(1 for s in self._states.values() if state_kind(s) == "failed")
         parts = [f"{len(self._states)} units"]
+        if self.several:
+            parts.append(f"{len(self._statuses)} hosts")
         if failed:
             parts.append(f"{failed} failed")
         if self._selected:
@@ -304,31 +363,43 @@ class WorkersPane(Pane):
         # In --read-only no action is offered: hidden from the footer, the help and the palette.
         return not (action in MUTATING_ACTIONS and self.app.read_only)
 
-    def current_unit(self) -> str | None:
+    def current_key(self) -> str | None:
         table = self.table
         if table.row_count == 0:
             return None
         return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
+    def current_unit(self) -> str | None:
+        """The unit under the cursor (its host: ``host_of(current_key())``)."""
+        key = self.current_key()
+        return self.unit_of(key) if key is not None else None
+
     def targets(self) -> list[str]:
-        """The selected units in table order, else the one under the cursor."""
+        """Row keys: the selected rows in table order, else the one under the cursor."""
         if self._selected:
             ordered = [row.key.value for row in self.table.ordered_rows]
-            return [name for name in ordered if name in self._selected]
-        current = self.current_unit()
+            return [key for key in ordered if key in self._selected]
+        current = self.current_key()
         return [current] if current is not None else []
 
-    def _act(self, action: Action, units: Sequence[str]) -> None:
-        if not units:
+    def _by_host(self, keys: Sequence[str]) -> list[HostUnits]:
+        """The rows' units, host by host, each with the actions that reach its host."""
+        units: dict[str, list[str]] = {}
+        for key in keys:
+            units.setdefault(self._hosts[key], []).append(self.unit_of(key))
+        return [(self.actions[label], names) for label, names in units.items()]
+
+    def _act(self, action: Action, keys: Sequence[str]) -> None:
+        if not keys:
             self.notify("No worker unit here to act on.", severity="warning", timeout=4)
             return
-        self.run_worker(self._act_and_clear(action, units), group="unit-actions")
+        self.run_worker(self._act_and_clear(action, keys), group="unit-actions")
 
-    async def _act_and_clear(self, action: Action, units: Sequence[str]) -> None:
-        outcomes = await run_unit_action(self, self.actions, action, units)
+    async def _act_and_clear(self, action: Action, keys: Sequence[str]) -> None:
+        outcomes = await run_unit_action(self, self._by_host(keys), action)
         if outcomes:
-            for name in units:
-                self._set_selected(name, False)
+            for key in keys:
+                self._set_selected(key, False)
 
     def action_start(self) -> None:
         self._act(Action.START, self.targets())
@@ -353,12 +424,15 @@ class WorkersPane(Pane):
             # The next free instance is only known once this one exists.
             self.notify("Already adding a worker: one at a time.", severity="warning", timeout=4)
             return
+        # On the host of the row under the cursor (the first host when there is none).
+        current = self.current_key()
+        label = self.host_of(current) if current is not None else self.app.fleet.labels[0]
         self._adding = True
-        self.run_worker(self._add_worker(), group="unit-actions")
+        self.run_worker(self._add_worker(self.actions[label]), group="unit-actions")
 
-    async def _add_worker(self) -> None:
+    async def _add_worker(self, actions: UnitActions) -> None:
         try:
-            await run_unit_action(self, self.actions, Action.ADD_WORKER, [])
+            await run_unit_action(self, [(actions, [])], Action.ADD_WORKER)
         finally:
             self._adding = False
 
@@ -366,32 +440,34 @@ class WorkersPane(Pane):
         self._act(Action.REMOVE_WORKER, self.targets())
 
     def action_restart_all(self) -> None:
-        running = self.actions.running_workers()
-        if not running:
+        groups = [(actions, actions.running_workers()) for actions in self.actions.values()]
+        groups = [(actions, units) for actions, units in groups if units]
+        if not groups:
             self.notify("No worker is running: nothing to restart.", severity="warning")
             return
-        self._act(Action.RESTART, running)
+        self.run_worker(run_unit_action(self, groups, Action.RESTART), group="unit-actions")
 
     def action_toggle_selected(self) -> None:
-        current = self.current_unit()
+        current = self.current_key()
         if current is not None:
             self._set_selected(current, current not in self._selected)
             self.table.action_cursor_down()
 
-    def _set_selected(self, name: str, selected: bool) -> None:
-        if name not in self._cells:
+    def _set_selected(self, key: str, selected: bool) -> None:
+        if key not in self._cells:
             return
         if selected:
-            self._selected.add(name)
+            self._selected.add(key)
         else:
-            self._selected.discard(name)
-        self._update_cells(name, {"sel": (SELECTED_MARK if selected else "", "unit--selected")})
+            self._selected.discard(key)
+        self._update_cells(key, {"sel": (SELECTED_MARK if selected else "", "unit--selected")})
         self._show_counts()
 
     def action_journal(self) -> None:
-        current = self.current_unit()
+        current = self.current_key()
         if current is not None:
-            self.post_message(ShowUnitJournal(current))
+            label = self.host_of(current) if self.several else None
+            self.post_message(ShowUnitJournal(self.unit_of(current), label))
 
     def action_journal_all(self) -> None:
         self.post_message(ShowUnitJournal(None))

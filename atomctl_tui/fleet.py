@@ -1,0 +1,270 @@
+"""The hosts the console watches: this machine (or a lab), or remote hosts over SSH.
+
+A ``Fleet`` holds, for each host, how to reach it (``Host``), its worker units (a
+``UnitWatch``, or for a remote host a ``ProcessUnitWatch``) and, for a remote host, its SSH
+connection and the addresses it is known by. It also says which job servers to watch and how
+to reach each one:
+
+- ``--gearman`` or ``servers:`` name them: reached directly from here;
+- otherwise each host's own AtoM config (gearman.yml, read over SSH) names its servers; a
+  server whose address is local to that host (``127.0.0.1``, ``localhost``, ``::1``) is
+  reached through that host's SSH connection (a forwarded Unix socket), any other directly.
+  The same address named by several hosts is one server — unless it is local to each, then
+  it is one per host ("127.0.0.1:4730 via web1").
+
+Gearman's ``workers`` list gives each connection's IP address; ``owners`` says which hosts
+an address can belong to, so that a worker unit is matched to a connection by host *and* pid
+(pids repeat across machines). When several hosts share the address (two hosts behind one
+NAT, or labs on one machine) the match is ambiguous, and the console says so.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER
+from atomctl_tui.bus_process import ProcessUnitWatch
+from atomctl_tui.config import HOSTS_SOURCE, ConfiguredHost, Settings
+from atomctl_tui.hosts import Host
+from atomctl_tui.remote_site import RemoteSite, read_remote_site
+from atomctl_tui.servers import ServerAddress, ServerAddressError, parse_server_address
+from atomctl_tui.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
+from atomctl_tui.worker_units import UnitWatch
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+def is_loopback(address: str) -> bool:
+    """An address (or ``localhost``) that means "this machine" wherever it is used."""
+    if address.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or ip).is_loopback
+
+
+@dataclass(frozen=True)
+class GearmanTarget:
+    """A job server to watch, and the host whose SSH connection reaches it (None: direct)."""
+
+    address: ServerAddress
+    via: str | None = None
+    socket_path: Path | None = field(default=None, compare=False)  # the forward, when via
+    # Why the way to it is down now (the SSH connection is), else None.
+    blocked: Callable[[], str | None] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.address) if self.via is None else f"{self.address} via {self.via}"
+
+
+@dataclass
+class FleetMember:
+    host: Host
+    units: UnitWatch | ProcessUnitWatch
+    link: SshLink | None = None
+    site: RemoteSite | None = None
+
+    @property
+    def label(self) -> str:
+        return self.host.label
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return self.site.addresses if self.site is not None else frozenset()
+
+
+class Fleet:
+    """Every host of the console, in the order given."""
+
+    def __init__(
+        self,
+        members: Sequence[FleetMember],
+        *,
+        targets: Sequence[GearmanTarget] | None = None,
+        runtime_dir: Path | None = None,
+    ) -> None:
+        self.members = tuple(members)
+        self._targets = tuple(targets) if targets is not None else None
+        self._runtime_dir = runtime_dir
+
+    @classmethod
+    def single(cls, host: Host, patterns: Sequence[str], *, read_only: bool = False) -> Fleet:
+        """One host whose bus is a local socket (this machine, a lab): watched in-process."""
+        return cls([FleetMember(host, UnitWatch(host, patterns, read_only=read_only))])
+
+    @property
+    def several(self) -> bool:
+        return len(self.members) > 1
+
+    @property
+    def labels(self) -> list[str]:
+        return [member.label for member in self.members]
+
+    def member(self, label: str | None) -> FleetMember:
+        """The member named ``label`` (None: the first)."""
+        if label is None:
+            return self.members[0]
+        return next(member for member in self.members if member.label == label)
+
+    def gearman_targets(self, settings: Settings) -> tuple[GearmanTarget, ...]:
+        if self._targets is not None:
+            return self._targets
+        return tuple(GearmanTarget(address) for address in settings.servers)
+
+    def owners(self, ip: str, via: str | None) -> frozenset[str]:
+        """The hosts a Gearman connection from ``ip`` may come from, on a server reached
+        through ``via``'s SSH connection (None: directly from here)."""
+        if not self.several:
+            return frozenset(self.labels)  # one host: its pid alone says it
+        if is_loopback(ip):
+            if via is not None:
+                return frozenset({via})  # the server's own machine
+            return frozenset(m.label for m in self.members if any(map(is_loopback, m.addresses)))
+        try:
+            ip = str(ipaddress.ip_address(ip))
+        except ValueError:
+            return frozenset()
+        return frozenset(m.label for m in self.members if ip in m.addresses)
+
+    def close(self) -> None:
+        """End every child process and SSH connection, and remove the console's private
+        directory."""
+        for member in self.members:
+            if isinstance(member.units, ProcessUnitWatch):
+                member.units.stop()
+            if member.link is not None:
+                member.link.close()
+        if self._runtime_dir is not None:
+            shutil.rmtree(self._runtime_dir, ignore_errors=True)
+
+
+def open_fleet(
+    settings: Settings,
+    patterns: Sequence[str],
+    *,
+    read_only: bool = False,
+    interactive: bool = True,
+    say: Callable[[str], None] = lambda words: None,
+    bridge: str = DEFAULT_BRIDGE,
+) -> tuple[Fleet, Settings]:
+    """Connect to ``settings.hosts`` (one at a time, so prompts do not mix), read each one's
+    AtoM site, and return the fleet with the settings it implies (job servers, site prefix,
+    warnings). A host that cannot be reached does not stop anything: it is retried in the
+    background and the console shows its state."""
+    runtime_dir = Path(tempfile.mkdtemp(prefix="atomctl-tui-"))  # mode 0700
+    options = SshOptions(settings.ssh_config, settings.ssh_options)
+    labels = _labels(settings.hosts)
+    links = [
+        SshLink(configured.spec, options, runtime_dir, name=f"h{index}", label=label, bridge=bridge)
+        for index, (configured, label) in enumerate(zip(settings.hosts, labels, strict=True))
+    ]
+    try:
+        for link in links:
+            say(f"{link.label}: connecting…")
+            status = link.open(interactive=interactive)
+            say(f"{link.label}: {status.text}")
+    except BaseException:  # ctrl+c at a prompt: leave nothing behind
+        for link in links:
+            link.close()
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+        raise
+    with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
+        sites = list(
+            pool.map(
+                lambda pair: (
+                    read_remote_site(pair[0], pair[1].atom_root)
+                    if pair[0].status.connected
+                    else None
+                ),
+                zip(links, settings.hosts, strict=True),
+            )
+        )
+    members = [
+        FleetMember(
+            link.host(),
+            ProcessUnitWatch(link.host(), patterns, read_only=read_only),
+            link=link,
+            site=site,
+        )
+        for link, site in zip(links, sites, strict=True)
+    ]
+    warnings = list(settings.warnings)
+    for member in members:
+        if member.site is None:
+            warnings.append(
+                f"{member.label}: not connected at start-up, so its AtoM config was not read"
+            )
+        else:
+            warnings.extend(member.site.warnings)
+    targets = _targets(settings, members, warnings)
+    primary = next((m.site for m in members if m.site and m.site.atom_root), None)
+    fleet_settings = replace(
+        settings,
+        servers=tuple(dict.fromkeys(target.address for target in targets)),
+        site_prefix=primary.prefix if primary else None,
+        worker_types=MappingProxyType(dict(primary.gearman.worker_types))
+        if primary and primary.gearman
+        else settings.worker_types,
+        warnings=tuple(warnings),
+    )
+    for link in links:
+        link.start()
+    for member in members:
+        member.units.start()  # connecting while the console starts
+    return Fleet(members, targets=targets, runtime_dir=runtime_dir), fleet_settings
+
+
+def _labels(hosts: Sequence[ConfiguredHost]) -> list[str]:
+    """``host[:port]``, or with the user too when two hosts would otherwise share a name."""
+    short = [configured.spec.label for configured in hosts]
+    return [
+        label if short.count(label) == 1 else str(configured.spec)
+        for label, configured in zip(short, hosts, strict=True)
+    ]
+
+
+def _targets(
+    settings: Settings, members: Sequence[FleetMember], warnings: list[str]
+) -> tuple[GearmanTarget, ...]:
+    if settings.servers_source != HOSTS_SOURCE:  # --gearman or servers: from here
+        return tuple(GearmanTarget(address) for address in settings.servers)
+    targets: dict[GearmanTarget, None] = {}
+    for member in members:
+        gearman = member.site.gearman if member.site else None
+        named = gearman.servers if gearman and gearman.servers_from_file else ()
+        for text in named or (DEFAULT_GEARMAN_SERVER,):
+            try:
+                address = parse_server_address(text)
+            except ServerAddressError as exc:
+                warnings.append(f"{member.label}: a Gearman server is unusable: {exc}")
+                continue
+            targets[_target(address, member)] = None
+    return tuple(targets)
+
+
+def _target(address: ServerAddress, member: FleetMember) -> GearmanTarget:
+    link = member.link
+    if link is None or not is_loopback(address.host):
+        return GearmanTarget(address)
+
+    def blocked() -> str | None:
+        status = link.status
+        return None if status.connected else f"no SSH connection to {link.label} ({status.text})"
+
+    return GearmanTarget(
+        address,
+        via=member.label,
+        socket_path=link.forward(address.host, address.port),
+        blocked=blocked,
+    )
