@@ -17,6 +17,7 @@ from atomctl_tui.lab.state import LabState
 from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
 from tests.labs import inside
+from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
 
 ELSEWHERE_UNIT = "atomctl-test-gearmand-elsewhere"
@@ -62,3 +63,7 @@ async def test_an_active_worker_registered_elsewhere_is_flagged(lab, mispointed_
         for unit in BOOT_WORKERS:
             await console.wait_cell(unit, "gearman", "18 abilities")
             assert not console.pane.table.get_cell(unit, "gearman").style
+        # Drawn whole at once: the column widened before the table drew the new text.
+        await pilot.pause()
+        assert "18 abilities" in screen_text(app)
+        assert "not registered" in screen_text(app)

@@ -25,6 +25,7 @@ from atomctl_tui.queues import (
 from atomctl_tui.sparkline import WaitingHistory
 from atomctl_tui.ui.jobs_screen import JobsScreen
 from atomctl_tui.ui.panes.pane import Pane
+from atomctl_tui.ui.table_cells import update_cell_growing
 
 
 @dataclass(frozen=True)
@@ -199,11 +200,8 @@ class QueuesPane(Pane, can_focus=False):
                 for column, new, before in zip(COLUMN_KEYS, values, shown[2], strict=True):
                     if new != before:
                         cell = _cell(column, new)
-                        # Columns only ever grow: asking DataTable to fit a narrower cell
-                        # makes it measure the whole column, per cell — 1,000 rows whose
-                        # trend moves on at once would cost a million measurements.
-                        grows = cell.cell_len > table.columns[column].content_width
-                        table.update_cell(key, column, cell, update_width=grows)
+                        # 1,000 rows whose trend moves on at once: columns only ever grow.
+                        update_cell_growing(table, key, column, cell, cell.cell_len)
                         changed = changed or column == self.sort_column
             self._shown[key] = (row, trend, values)
         if changed:

@@ -27,6 +27,7 @@ from atomctl_tui.registration import Owners, registration_of
 from atomctl_tui.systemd_bus import ConnectionStatus
 from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitsChanged
 from atomctl_tui.ui.panes.pane import Pane
+from atomctl_tui.ui.table_cells import update_cell_growing
 from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
 from atomctl_tui.unit_actions import Action, UnitActions
 from atomctl_tui.unit_text import (
@@ -235,10 +236,7 @@ class WorkersPane(Pane):
         for key, cell in cells.items():
             if shown.get(key) != cell:
                 shown[key] = cell
-                # Columns only grow: asking the table to fit a narrower cell makes it measure
-                # the whole column again, for every cell (quadratic with 200 units).
-                grows = cell_len(cell[0]) > table.columns[ColumnKey(key)].content_width
-                table.update_cell(name, key, self._cell_text(cell), update_width=grows)
+                update_cell_growing(table, name, key, self._cell_text(cell), cell_len(cell[0]))
 
     def _remove(self, key: str) -> None:
         if key in self._cells:
