@@ -30,6 +30,8 @@ async def test_follows_its_scope_and_nothing_else(lab):
         assert any(source.startswith("atom-worker@") for source in sources), sources
         for source in sources:
             assert source.startswith("atom-worker") or source in {"gearman-job-server", tag}
+        # The backlog comes from a one-shot journalctl first: the follow reports in after.
+        await wait_until_async(lambda: got.statuses, what="the follower's status")
         assert got.statuses[0].healthy
 
 
