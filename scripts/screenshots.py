@@ -1,39 +1,90 @@
-"""Render SVG screenshots of the running console on a lab into screenshots/.
+"""Screenshots of the running console on labs, into screenshots/: SVG, and PNG beside each.
 
-Run as root from the repository: `.venv/bin/python scripts/screenshots.py`. Boots a lab
-named `shots` (and powers it off again) unless one is already running.
+Run as root from the repository: `.venv/bin/python scripts/screenshots.py [SCENE ...]`
+(default: every scene). Boots the lab `shots` (three workers, long jobs queued) and, for the
+fleet, `shots-b`, and powers them off again; a lab of that name already running is used as
+it is and left running.
+
+Each scene is one function in SCENES: it gets the labs, drives the console with the keys an
+admin would press, waits for the data it needs to show (polling, never a fixed sleep) and
+saves what it shows. To add a scene, write a function and add it to SCENES.
+
+PNG: `rsvg-convert` (Debian's librsvg2-bin) with the Fira Code font the SVGs name (Debian's
+fonts-firacode): without them, the SVGs are written and the PNGs are not.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.pilot import Pilot
 
-from atomctl_tui.config import resolve_settings
-from atomctl_tui.lab.state import LabState
-from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.journal import JournalPane
-from atomctl_tui.ui.panes.queues import QueuesPane
-from atomctl_tui.ui.panes.workers import WorkersPane
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the tests' way of making two labs a fleet
 
-OUT = Path(__file__).resolve().parent.parent / "screenshots"
-LAB_NAME = "shots"
+from atomctl_tui.config import resolve_settings  # noqa: E402
+from atomctl_tui.lab.state import LabState  # noqa: E402
+from atomctl_tui.ui.app import AtomctlApp  # noqa: E402
+from atomctl_tui.ui.confirm_screen import ConfirmScreen  # noqa: E402
+from atomctl_tui.ui.help_screen import HelpScreen  # noqa: E402
+from atomctl_tui.ui.jobs_screen import JobsScreen  # noqa: E402
+from atomctl_tui.ui.panes.job_server import JobServerPane  # noqa: E402
+from atomctl_tui.ui.panes.journal import JournalPane  # noqa: E402
+from atomctl_tui.ui.panes.queues import QueuesPane  # noqa: E402
+from atomctl_tui.ui.panes.workers import WorkersPane  # noqa: E402
+from tests.fleet.two_labs import (  # noqa: E402
+    NO_CONFIG,
+    TwoLabs,
+    console_args,
+    fleet_console,
+    link_atom_root,
+    point_workers_at,
+)
+
+OUT = REPO / "screenshots"
 SIZE = (100, 32)
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]
+MAIN_LAB, SECOND_LAB = "shots", "shots-b"
+WORKERS = ("atom-worker@1.service", "atom-worker@2.service")
+# Something to look at: long jobs keep the workers busy, more wait behind them.
 JOBS = [
-    ("arFindingAidJob", 4, 120),
-    ("arInformationObjectCsvExportJob", 3, 120),
-    ("qtSwordPluginWorker", 2, 60),
+    ("arFindingAidJob", 4, 600),
+    ("arInformationObjectCsvExportJob", 3, 600),
+    ("qtSwordPluginWorker", 2, 600),
 ]
 
 
-async def wait_for(pilot: Pilot, ready: Callable[[], bool], what: str, timeout=30.0) -> None:
+@dataclass
+class Labs:
+    main: LabState
+    png: bool = True
+    booted: list[str] = field(default_factory=list)  # powered off at the end
+    _second: LabState | None = None
+
+    def worker_host(self) -> LabState:
+        """A second lab whose workers use the main lab's gearmand: booted when first asked
+        for, so that no scene before sees its workers on the main lab's job server."""
+        if self._second is None:
+            self._second = lab_up(SECOND_LAB, workers=2, booted=self.booted)
+            for lab in (self.main, self._second):
+                link_atom_root(lab)
+            point_workers_at(self._second, self.main)
+        return self._second
+
+
+# --- waiting and saving --------------------------------------------------------------------
+
+
+async def wait_for(pilot: Pilot, ready: Callable[[], object], what: str, timeout=60.0) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:
@@ -41,52 +92,196 @@ async def wait_for(pilot: Pilot, ready: Callable[[], bool], what: str, timeout=3
         await pilot.pause(0.1)
 
 
-async def render(lab: LabState) -> list[Path]:
-    written = []
+async def save(app: AtomctlApp, pilot: Pilot, name: str, labs: Labs) -> list[Path]:
+    await pilot.pause()  # the last messages handled and the screen refreshed
+    svg = Path(app.save_screenshot(f"{name}.svg", str(OUT)))
+    return [svg, write_png(svg)] if labs.png else [svg]
+
+
+def write_png(svg: Path) -> Path:
+    # librsvg drops the no-break spaces that begin a cell's text unless told to keep spaces
+    # (browsers keep them), which shifts those cells left: keep them in the copy it renders.
+    text = svg.read_text().replace("<svg ", '<svg xml:space="preserve" ', 1)
+    png = svg.with_suffix(".png")
+    subprocess.run(["rsvg-convert", "-o", str(png)], input=text.encode(), check=True)
+    return png
+
+
+def png_tools_missing() -> str:
+    """Why PNGs cannot be rendered faithfully here, or ''."""
+    if shutil.which("rsvg-convert") is None:
+        return "rsvg-convert is missing (apt-get install librsvg2-bin)"
+    font = subprocess.run(["fc-match", "Fira Code"], capture_output=True, text=True).stdout
+    if not font.startswith("FiraCode"):
+        return "the Fira Code font is missing (apt-get install fonts-firacode)"
+    return ""
+
+
+# --- the console on the main lab -----------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def console_on(lab: LabState) -> AsyncIterator[tuple[AtomctlApp, Pilot]]:
+    """The console on one lab, once every pane has its data."""
     settings = resolve_settings(
-        cli_servers=[lab.gearman_server], cli_atom_root=str(lab.paths.atom_root)
+        cli_servers=[lab.gearman_server], cli_atom_root=str(lab.paths.atom_root), environ=NO_CONFIG
     )
     app = AtomctlApp(lab.host(), settings=settings)
     async with app.run_test(size=SIZE) as pilot:
-        queues = app.query_one(QueuesPane)
-        await wait_for(pilot, lambda: queues.table.row_count > 0, "queue rows")
-        await wait_for(pilot, lambda: app.query_one(WorkersPane).table.row_count > 2, "workers")
+        queues = app.query_one(QueuesPane).table
+        workers = app.query_one(WorkersPane)
         journal = app.query_one(JournalPane).view
-        await wait_for(pilot, lambda: len(journal.rows) > 5, "journal lines")
-        workers = app.query_one(WorkersPane).table
+        await wait_for(pilot, lambda: queues.row_count > 0, "queue rows")
         await wait_for(
             pilot,
-            lambda: "abilities" in workers.get_cell("atom-worker@1.service", "gearman").plain,
+            lambda: all(
+                unit in workers._cells and "abilities" in workers._cells[unit]["gearman"][0]
+                for unit in WORKERS
+            ),
             "Gearman registrations",
         )
-        await pilot.pause(0.5)  # let the tables re-measure their columns
-        written.append(Path(app.save_screenshot("main.svg", str(OUT))))
+        await wait_for(pilot, lambda: len(journal.rows) > 5, "journal lines")
+        yield app, pilot
+
+
+async def go_to_worker(app: AtomctlApp, pilot: Pilot, unit: str) -> None:
+    """The Workers pane focused, its cursor on ``unit``, with the keys an admin presses."""
+    pane = app.query_one(WorkersPane)
+    pane.focus()
+    await pilot.press("home")
+    for _ in range(pane.table.row_count):
+        if pane.current_key() == unit:
+            return
+        await pilot.press("down")
+    raise SystemExit(f"screenshots: no row for {unit} in the Workers pane")
+
+
+async def scene_main(labs: Labs) -> list[Path]:
+    """The main screen: job server, queues, workers, journal."""
+    async with console_on(labs.main) as (app, pilot):
+        return await save(app, pilot, "main", labs)
+
+
+async def scene_help(labs: Labs) -> list[Path]:
+    """`?`: every key, pane by pane."""
+    async with console_on(labs.main) as (app, pilot):
         await pilot.press("question_mark")
-        await pilot.pause()
-        written.append(Path(app.save_screenshot("help.svg", str(OUT))))
-    return written
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), "help screen")
+        return await save(app, pilot, "help", labs)
+
+
+async def scene_jobs(labs: Labs) -> list[Path]:
+    """`j` in the Queues pane: gearmand's job list of that server."""
+    async with console_on(labs.main) as (app, pilot):
+        app.query_one(QueuesPane).table.focus()
+        await pilot.press("j")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobsScreen), "Jobs view")
+        screen = app.screen
+        await wait_for(pilot, lambda: len(screen.jobs) >= 5, "queued jobs in the Jobs view")
+        return await save(app, pilot, "jobs", labs)
+
+
+async def scene_confirm(labs: Labs) -> list[Path]:
+    """`r` on a worker: the question first, the focus on Cancel (then Esc: nothing changes)."""
+    async with console_on(labs.main) as (app, pilot):
+        await go_to_worker(app, pilot, "atom-worker@2.service")
+        await pilot.press("r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        written = await save(app, pilot, "confirm", labs)
+        await pilot.press("escape")
+        return written
+
+
+async def scene_fleet(labs: Labs) -> list[Path]:
+    """Two labs as two hosts over SSH (`--host`), as tests/fleet/ runs them. The job server is
+    named with `--gearman`, as a real worker host's gearman.yml names it: by an address the
+    console reaches directly (the labs share this machine's loopback, so each lab's own
+    gearman.yml would make the one gearmand two entries, one through each host)."""
+    two = TwoLabs(labs.main, labs.worker_host())
+    with fleet_console(console_args(two, "--gearman", labs.main.gearman_server)) as app:
+        async with app.run_test(size=SIZE) as pilot:
+            pane = app.query_one(WorkersPane)
+            keys = [pane.row_key(label, unit) for label in app.fleet.labels for unit in WORKERS]
+
+            def workers_seen() -> bool:
+                return all(
+                    key in pane._cells and pane._cells[key]["gearman"][0] not in ("", "?")
+                    for key in keys
+                )
+
+            await wait_for(pilot, workers_seen, "the workers of both hosts with Gearman")
+            servers = app.query_one(JobServerPane)
+            await wait_for(
+                pilot,
+                lambda: servers.snapshots and all(s.reachable for s in servers.snapshots),
+                "a reachable job server",
+            )
+            await wait_for(pilot, lambda: app.query_one(QueuesPane).table.row_count, "queues")
+            journal = app.query_one(JournalPane).view
+            labels = set(app.fleet.labels)
+            await wait_for(
+                pilot,
+                lambda: {entry.host for entry in journal.entries} >= labels,
+                "journal lines of both hosts",
+            )
+            return await save(app, pilot, "fleet", labs)
+
+
+SCENES: dict[str, Callable[[Labs], Awaitable[list[Path]]]] = {
+    "main": scene_main,
+    "help": scene_help,
+    "jobs": scene_jobs,
+    "confirm": scene_confirm,
+    "fleet": scene_fleet,
+}
+
+
+# --- labs ----------------------------------------------------------------------------------
+
+
+def lab_up(name: str, workers: int, booted: list[str]) -> LabState:
+    """The running lab of that name, else one booted here (and its name added to ``booted``)."""
+    lab = LabState.load(name)
+    if lab is not None and lab.is_running():
+        return lab
+    subprocess.run([*LAB, "up", "--name", name, "--workers", str(workers)], check=True)
+    booted.append(name)
+    lab = LabState.load(name)
+    assert lab is not None
+    return lab
+
+
+def queue_jobs(lab: LabState) -> None:
+    for job_class, count, seconds in JOBS:
+        subprocess.run(
+            [*LAB, "submit", "--name", lab.name, job_class, "--count", str(count),
+             "--seconds", str(seconds)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenes", nargs="*", metavar="SCENE",
+                        help=f"scenes to render (default: all of {', '.join(SCENES)})")  # fmt: skip
+    names = parser.parse_args().scenes or list(SCENES)
+    if unknown := set(names) - set(SCENES):
+        parser.error(f"no scene {', '.join(sorted(unknown))}; the scenes: {', '.join(SCENES)}")
     OUT.mkdir(exist_ok=True)
-    lab = LabState.load(LAB_NAME)
-    booted = lab is None or not lab.is_running()
-    if booted:
-        subprocess.run([*LAB, "up", "--name", LAB_NAME, "--workers", "3"], check=True)
-        lab = LabState.load(LAB_NAME)
-        # Something to look at: long jobs keep the workers busy, more wait behind them.
-        for job_class, count, seconds in JOBS:
-            subprocess.run(
-                [*LAB, "submit", "--name", LAB_NAME, job_class, "--count", str(count),
-                 "--seconds", str(seconds)],
-                check=True, stdout=subprocess.DEVNULL,
-            )  # fmt: skip
+    missing = png_tools_missing()
+    if missing:
+        print(f"screenshots: no PNG: {missing}", file=sys.stderr)
+    booted: list[str] = []
     try:
-        for path in asyncio.run(render(lab)):
-            print(path)
-    finally:
+        labs = Labs(lab_up(MAIN_LAB, workers=3, booted=booted), png=not missing, booted=booted)
         if booted:
-            subprocess.run([*LAB, "down", "--name", LAB_NAME], check=True)
+            queue_jobs(labs.main)
+        for name in [name for name in SCENES if name in names]:
+            for path in asyncio.run(SCENES[name](labs)):
+                print(path.relative_to(REPO))
+    finally:
+        for name in booted:
+            subprocess.run([*LAB, "down", "--name", name], check=True)
     return 0
 
 
