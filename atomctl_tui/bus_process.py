@@ -36,6 +36,7 @@ from multiprocessing.connection import Connection
 
 from atomctl_tui.hosts import Host
 from atomctl_tui.systemd_bus import (
+    CONNECTING,
     DEFAULT_RESYNC_SECONDS,
     FIRST_RETRY_SECONDS,
     MAX_RETRY_SECONDS,
@@ -73,7 +74,7 @@ class ProcessUnitWatch:
         self._lock = threading.RLock()
         self._units: dict[str, UnitState] = {}
         self._templates: tuple[str, ...] = ()
-        self._status = ConnectionStatus(connected=False, detail="connecting to systemd")
+        self._status = CONNECTING
         self._listeners: list[Listener] = []
         self._requests: dict[int, Future] = {}
         self._request_ids = itertools.count(1)

@@ -42,6 +42,8 @@ EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
+    bad_usage_status = EXIT_BAD_USAGE  # `check` says UNKNOWN (3), as monitoring expects
+
     def error(self, message: str) -> None:
         # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
         if message.startswith("argument --host: expected one argument"):
@@ -52,7 +54,7 @@ class _Parser(argparse.ArgumentParser):
         elif message.startswith("argument --ssh-option: expected one argument"):
             message = "argument --ssh-option: expected Key=Value (ssh -o), not another option"
         self.print_usage(sys.stderr)
-        self.exit(EXIT_BAD_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(self.bad_usage_status, f"{self.prog}: error: {message}\n")
 
 
 def _host_spec(text: str) -> HostSpec:
@@ -119,13 +121,93 @@ def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
 
 
 def _merge_subcommand_options(args: argparse.Namespace) -> argparse.Namespace:
-    for name in SOURCE_OPTIONS:
+    for name in (*SOURCE_OPTIONS, *HOST_OPTIONS):
         value = getattr(args, f"sub_{name}", None)
-        if name == "gearman":
-            args.gearman = [*args.gearman, *(value or [])]
+        if name in ("gearman", "hosts", "ssh_options"):  # repeatable: both places count
+            setattr(args, name, [*getattr(args, name), *(value or [])])
         elif value is not None:
             setattr(args, name, value)
     return args
+
+
+HOST_OPTIONS = ("hosts", "ssh_config", "ssh_options")
+
+
+def _add_host_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:
+    prefix = "sub_" if in_subcommand else ""
+    parser.add_argument(
+        "--host",
+        dest=f"{prefix}hosts",
+        metavar="[USER@]HOST[:PORT]",
+        type=_host_spec,
+        action="append",
+        default=[],
+        help="watch this remote host over SSH (as systemctl -H does); repeat for several"
+        " (default: the config file's hosts:, else this machine). One SSH connection per host,"
+        " opened before the console starts, so ssh can ask for passwords; the host needs"
+        " systemd-stdio-bridge",
+    )
+    parser.add_argument(
+        "--ssh-config",
+        dest=f"{prefix}ssh_config",
+        metavar="FILE",
+        help="the ssh config file for --host (ssh -F)",
+    )
+    parser.add_argument(
+        "--ssh-option",
+        dest=f"{prefix}ssh_options",
+        metavar="KEY=VALUE",
+        type=_ssh_option,
+        action="append",
+        default=[],
+        help="an ssh option for --host (ssh -o KEY=VALUE); repeat for several",
+    )
+
+
+def _job_count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of jobs")
+    return int(text)
+
+
+def _add_check_command(commands) -> None:
+    from atomctl_tui.check import DEFAULT_TIMEOUT
+
+    check = commands.add_parser(
+        "check",
+        help="say what is wrong in one line, as a Nagios/Icinga plugin (0 OK, 1 WARNING,"
+        " 2 CRITICAL, 3 UNKNOWN)",
+        description="Read the worker units and poll the job servers once, and print the"
+        " console's health findings in one line with performance data (waiting, running and"
+        " workers per function). Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad"
+        " options or configuration). Findings that need history (NRestarts rising, waiting"
+        " growing, jobs not taken) are the console's only.",
+    )
+    check.bad_usage_status = CHECK_BAD_USAGE
+    check.add_argument(
+        "--warn",
+        type=_job_count,
+        metavar="N",
+        help="WARNING when N or more jobs of one function wait",
+    )
+    check.add_argument(
+        "--crit",
+        type=_job_count,
+        metavar="N",
+        help="CRITICAL when N or more jobs of one function wait",
+    )
+    check.add_argument(
+        "--timeout",
+        type=_interval,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"for the whole check (default {DEFAULT_TIMEOUT:g})",
+    )
+    _add_source_options(check, in_subcommand=True)
+    _add_host_options(check, in_subcommand=True)
+
+
+CHECK_BAD_USAGE = 3  # UNKNOWN, for a monitoring system
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven console for AtoM's Gearman job server, its atom-worker"
         " systemd units and their journal. Press ? in the console for every key.",
         epilog="`atomctl-tui status --json` prints one snapshot of the job servers and exits"
-        " 0, or 2 when a server is unreachable (1: bad options or config).",
+        " 0, or 2 when a server is unreachable (1: bad options or config). `atomctl-tui check`"
+        " prints the health findings in one line, as a Nagios/Icinga plugin.",
     )
     parser.add_argument("--version", action="version", version=f"atomctl-tui {__version__}")
     _add_source_options(parser, in_subcommand=False)
@@ -147,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _add_source_options(status, in_subcommand=True)
+    _add_check_command(commands)
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -160,32 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="journal lines from before the start to show (default: the config file, else"
         f" {DEFAULT_JOURNAL_BACKLOG})",
     )
-    parser.add_argument(
-        "--host",
-        dest="hosts",
-        metavar="[USER@]HOST[:PORT]",
-        type=_host_spec,
-        action="append",
-        default=[],
-        help="watch this remote host over SSH (as systemctl -H does); repeat for several"
-        " (default: the config file's hosts:, else this machine). One SSH connection per host,"
-        " opened before the console starts, so ssh can ask for passwords; the host needs"
-        " systemd-stdio-bridge",
-    )
-    parser.add_argument(
-        "--ssh-config",
-        metavar="FILE",
-        help="the ssh config file for --host (ssh -F)",
-    )
-    parser.add_argument(
-        "--ssh-option",
-        dest="ssh_options",
-        metavar="KEY=VALUE",
-        type=_ssh_option,
-        action="append",
-        default=[],
-        help="an ssh option for --host (ssh -o KEY=VALUE); repeat for several",
-    )
+    _add_host_options(parser, in_subcommand=False)
     parser.add_argument(
         "--journal-lines",
         type=line_count(1),
@@ -227,14 +286,43 @@ def run_status(settings: Settings, *, as_json: bool) -> int:
     return exit_status(snapshots)
 
 
+def unknown_result(words: str):
+    from atomctl_tui.check import unknown
+
+    return unknown(words)
+
+
+def print_check(result) -> int:
+    print(result.line, flush=True)
+    return result.status
+
+
+def run_check_command(settings: Settings, args: argparse.Namespace) -> int:
+    from atomctl_tui.check import run_check
+    from atomctl_tui.health import HealthRules
+
+    if args.warn is not None and args.crit is not None and args.warn > args.crit:
+        return print_check(unknown_result(f"--warn {args.warn} is above --crit {args.crit}"))
+    rules = HealthRules(waiting_warning=args.warn, waiting_critical=args.crit)
+    try:
+        result = run_check(settings, rules, timeout=args.timeout)
+    except KeyboardInterrupt:
+        result = unknown_result("interrupted")
+    return print_check(result)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = _merge_subcommand_options(parser.parse_args(argv))
     try:
         settings = settings_from(args)
     except ConfigError as exc:
+        if args.command == "check":
+            return print_check(unknown_result(str(exc)))
         print(f"atomctl-tui: {exc}", file=sys.stderr)
         return EXIT_BAD_USAGE
+    if args.command == "check":
+        return run_check_command(settings, args)
     if args.command == "status":
         if settings.hosts:
             words = "status does not watch remote hosts (--host, hosts:) yet"

@@ -157,11 +157,13 @@ def open_fleet(
     interactive: bool = True,
     say: Callable[[str], None] = lambda words: None,
     bridge: str = DEFAULT_BRIDGE,
+    start_units: bool = True,
 ) -> tuple[Fleet, Settings]:
     """Connect to ``settings.hosts`` (one at a time, so prompts do not mix), read each one's
     AtoM site, and return the fleet with the settings it implies (job servers, site prefix,
     warnings). A host that cannot be reached does not stop anything: it is retried in the
-    background and the console shows its state."""
+    background and the console shows its state. ``start_units=False`` leaves each host's unit
+    watch to start with its first listener (a one-shot reader subscribes before it starts)."""
     runtime_dir = Path(tempfile.mkdtemp(prefix="atomctl-tui-"))  # mode 0700
     options = SshOptions(settings.ssh_config, settings.ssh_options)
     labels = _labels(settings.hosts)
@@ -220,8 +222,9 @@ def open_fleet(
     )
     for link in links:
         link.start()
-    for member in members:
-        member.units.start()  # connecting while the console starts
+    if start_units:
+        for member in members:
+            member.units.start()  # connecting while the console starts
     return Fleet(members, targets=targets, runtime_dir=runtime_dir), fleet_settings
 
 

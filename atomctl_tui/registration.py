@@ -10,7 +10,7 @@ several hosts share is ambiguous, and is shown as such rather than guessed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from atomctl_tui.gearman_admin import WorkerConnection
@@ -32,6 +32,8 @@ class RegistrationKind(Enum):
 class Registration:
     kind: RegistrationKind
     abilities: int = 0  # distinct functions the worker's connections registered
+    # The job servers it is registered on (health findings compare them with gearman.yml).
+    servers: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def text(self) -> str:
@@ -69,6 +71,7 @@ def registration_of(
     if seen is None:
         return Registration(RegistrationKind.UNKNOWN)
     functions: set[str] = set()
+    servers: set[str] = set()
     found = ambiguous = False
     if unit.main_pid:
         for server, connections in seen.items():
@@ -84,8 +87,11 @@ def registration_of(
                         continue
                 found = True
                 functions.update(connection.functions)
+                servers.add(server)
     if found:
-        return Registration(RegistrationKind.REGISTERED, abilities=len(functions))
+        return Registration(
+            RegistrationKind.REGISTERED, abilities=len(functions), servers=frozenset(servers)
+        )
     if ambiguous:
         return Registration(RegistrationKind.AMBIGUOUS)
     if unit.active_state in EXPECTED_ON_JOB_SERVER:

@@ -115,6 +115,10 @@ class ConnectionStatus:
     detail: str = ""  # why it is down and when the next attempt is, in words
 
 
+# Before the first attempt has ended: not a failure (yet).
+CONNECTING = ConnectionStatus(connected=False, detail="connecting to systemd")
+
+
 class BusClient(Protocol):
     """What the bus thread calls; every method runs on the bus thread."""
 

@@ -23,6 +23,7 @@ from pystemd.dbuslib import path_decode
 
 from atomctl_tui.hosts import Host
 from atomctl_tui.systemd_bus import (
+    CONNECTING,
     DEFAULT_RESYNC_SECONDS,
     SERVICE,
     UNIT,
@@ -49,6 +50,7 @@ UNIT_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
     b"SubState": ("sub_state", b"s"),
     b"UnitFileState": ("unit_file_state", b"s"),
     b"ActiveEnterTimestamp": ("active_since_us", b"t"),
+    b"StateChangeTimestamp": ("state_since_us", b"t"),
 }
 SERVICE_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
     b"MainPID": ("main_pid", b"u"),
@@ -72,6 +74,7 @@ class UnitState:
     unit_file_state: str = ""
     main_pid: int = 0
     active_since_us: int = 0  # ActiveEnterTimestamp, µs since the epoch; 0 = never
+    state_since_us: int = 0  # StateChangeTimestamp: when ActiveState last changed; 0 = never
     restarts: int | None = None
     memory_bytes: int | None = None
     cpu_ns: int | None = None
@@ -151,7 +154,7 @@ class UnitWatch(BusClient):
         self._units: dict[str, UnitState] = {}
         self._names_by_path: dict[bytes, str] = {}
         self._templates: tuple[str, ...] = ()
-        self._status = ConnectionStatus(connected=False, detail="connecting to systemd")
+        self._status = CONNECTING
         self._listeners: list[Listener] = []
         self._needs_details: dict[str, None] = {}  # ordered set
         self._changed: dict[str, UnitState] = {}
@@ -274,7 +277,7 @@ class UnitWatch(BusClient):
     def _read_details(self, calls: SystemdCalls, state: UnitState) -> UnitState:
         values: dict[bytes, Any] = {}
         try:
-            for prop in (b"UnitFileState", b"ActiveEnterTimestamp"):
+            for prop in (b"UnitFileState", b"ActiveEnterTimestamp", b"StateChangeTimestamp"):
                 values[prop] = calls.get(state.path, UNIT, prop, UNIT_PROPERTIES[prop][1])
             state = with_properties(state, values, UNIT)
             if state.is_service:

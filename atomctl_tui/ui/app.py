@@ -17,8 +17,11 @@ from textual.widgets import Footer, Header
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.fleet import Fleet
+from atomctl_tui.health import HealthRules
 from atomctl_tui.hosts import Host
 from atomctl_tui.journal import JournalSettings
+from atomctl_tui.ui.health_screen import HealthScreen
+from atomctl_tui.ui.health_strip import HEALTH_BINDING, HealthStrip
 from atomctl_tui.ui.help_screen import HelpScreen
 from atomctl_tui.ui.job_server_unit import JobServerUnit
 from atomctl_tui.ui.journal.commands import JournalCommands
@@ -41,6 +44,7 @@ class AtomctlApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        HEALTH_BINDING,
         Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
@@ -53,9 +57,12 @@ class AtomctlApp(App[None]):
         settings: Settings | None = None,
         read_only: bool = False,
         journal: JournalSettings | None = None,
+        health: HealthRules | None = None,
     ) -> None:
-        """One ``host`` (this machine, a lab), or the ``fleet`` of remote hosts (``--host``)."""
+        """One ``host`` (this machine, a lab), or the ``fleet`` of remote hosts (``--host``).
+        ``health``: the health findings' thresholds (tests shorten the ones that need time)."""
         super().__init__()
+        self.health_rules = health or HealthRules()
         self.settings = settings or default_settings()
         self.journal_settings = journal or JournalSettings(
             worker_units=self.settings.unit_patterns, backlog=self.settings.journal_backlog
@@ -75,6 +82,8 @@ class AtomctlApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        self.health_strip = HealthStrip(self.health_rules, id="health-strip")
+        yield self.health_strip
         with Container(id="panes"):
             yield JobServerPane(id="job-server")
             yield QueuesPane(id="queues")
@@ -103,6 +112,10 @@ class AtomctlApp(App[None]):
             sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
         self.push_screen(HelpScreen(sections))
 
+    def action_health(self) -> None:
+        if not any(isinstance(screen, HealthScreen) for screen in self.screen_stack):
+            self.push_screen(HealthScreen(self.health_strip))
+
     def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
         # The Workers pane's message bubbles up to here; the Journal pane is a sibling. (Not
         # query_one: an action that ends while the console closes finds no pane any more.)
@@ -115,6 +128,7 @@ class AtomctlApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)
+        yield SystemCommand("Health", "What is wrong, and what to do", self.action_health)
         yield from binding_commands(screen)
         yield from super().get_system_commands(screen)
 

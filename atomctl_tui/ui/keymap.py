@@ -41,3 +41,9 @@ def apply_keymap(app: App, keymap: Mapping[str, str]) -> None:
             severity="warning",
             timeout=15,
         )
+
+
+def key_display(app: App, binding: Binding) -> str:
+    """How ``binding``'s first key is shown, where the config file's `keys:` put it."""
+    keys = app.settings.keymap.get(binding.id or "", binding.key)
+    return app.get_key_display(Binding(keys.split(",")[0], ""))

@@ -24,6 +24,7 @@ from textual.widgets import Static
 
 from atomctl_tui.config import Settings
 from atomctl_tui.job_server import JobServersWatch, ServerSnapshot, pause_between_polls
+from atomctl_tui.ui.health_strip import HealthStrip
 from atomctl_tui.ui.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server_unit import JobServerUnit
 from atomctl_tui.ui.messages import GearmanWorkersSeen
@@ -98,6 +99,8 @@ class JobServerPane(Pane, can_focus=False):
         self.show(snapshots)
         for queues in self.screen.query(QueuesPane):
             queues.show(snapshots)
+        for strip in self.screen.query(HealthStrip):
+            strip.take_snapshots(snapshots)
         for snapshot in snapshots:
             if snapshot.reachable:  # unreachable: no reply, so nothing is known about workers
                 via = self._via.get(snapshot.server)

@@ -1,0 +1,382 @@
+"""Health findings from lab moments captured for real (tests/fixtures/health/*.json: each
+says how its fault was made; units as the console's UnitWatch read them over D-Bus, gearmand's
+replies as gearadmin printed them)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from atomctl_tui.atom import DEFAULT_WORKER_TYPES, WORKER_UNIT_PATTERNS
+from atomctl_tui.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, plugin_result
+from atomctl_tui.gearman_admin import parse_priority_line, parse_status_line, parse_workers_line
+from atomctl_tui.health import (
+    HOST_DISCONNECTED,
+    JOBS_NOT_TAKEN,
+    MAX_JOB_COUNT,
+    NO_CAPABLE_WORKER,
+    NOT_REGISTERED,
+    QUEUE_LONG,
+    REGISTERED_ELSEWHERE,
+    SERVER_UNREACHABLE,
+    UNIT_FAILED,
+    UNIT_RESTARTING,
+    WAITING_GROWING,
+    WAITING_WITHOUT_WORKER,
+    HealthInputs,
+    HealthRules,
+    HealthTracker,
+    HostView,
+    Severity,
+    server_key,
+)
+from atomctl_tui.job_server import ServerSnapshot, join_functions
+from atomctl_tui.queues import build_queue_rows
+from atomctl_tui.ssh_link import LinkState, LinkStatus
+from atomctl_tui.systemd_bus import ConnectionStatus
+from atomctl_tui.unit_actions import Action
+from atomctl_tui.worker_units import UnitState
+
+SCENES = Path(__file__).parent / "fixtures" / "health"
+HOST = "lab"
+MAIN = "127.0.0.1:4730"
+ELSEWHERE = "127.0.0.1:14730"
+W1, W2, W3 = (f"atom-worker@{n}.service" for n in (1, 2, 3))
+
+
+def load(name: str) -> dict:
+    return json.loads((SCENES / f"{name}.json").read_text())
+
+
+def snapshot(server: str, entry: dict, at: float) -> ServerSnapshot:
+    if "unreachable" in entry:
+        return ServerSnapshot(
+            server, reachable=False, since=at - 30, polled_at=at, error=entry["unreachable"]
+        )
+    status = [parse_status_line(line) for line in entry["status"] if line != "."]
+    priorities = [parse_priority_line(line) for line in entry["prioritystatus"] if line != "."]
+    functions = join_functions(status, priorities)
+    return ServerSnapshot(
+        server,
+        reachable=True,
+        since=at - 600,
+        polled_at=at,
+        functions=functions,
+        connections=tuple(parse_workers_line(line) for line in entry["workers"] if line != "."),
+        total=sum(f.total for f in functions),
+        running=sum(f.running for f in functions),
+        waiting=sum(f.waiting for f in functions),
+    )
+
+
+def scene(
+    name: str,
+    *,
+    watched: tuple[str, ...] = (MAIN,),
+    units: dict[str, UnitState] | None = None,
+    link: LinkStatus | None = None,
+    at: float | None = None,
+) -> HealthInputs:
+    """The captured moment as the console sees it, watching ``watched`` (the lab's
+    gearman.yml names 127.0.0.1:4730)."""
+    doc = load(name)
+    now = doc["captured_at"] if at is None else at
+    states = {n: UnitState(**fields) for n, fields in doc["units"].items()}
+    host = HostView(
+        HOST,
+        units if units is not None else states,
+        systemd=ConnectionStatus(True),
+        link=link,
+        gearman_servers=(MAIN,),
+        can_add_worker=bool(doc["templates"]),
+    )
+    return HealthInputs(
+        hosts=(host,),
+        snapshots=tuple(snapshot(s, doc["servers"][s], now) for s in watched),
+        site_prefix=doc["site_prefix"],
+        worker_types=DEFAULT_WORKER_TYPES,
+        worker_patterns=WORKER_UNIT_PATTERNS,
+        server_hosts={MAIN: HOST},
+        now=now,
+    )
+
+
+def once(inputs: HealthInputs, rules: HealthRules | None = None):
+    """What `atomctl-tui check` finds: no history."""
+    return HealthTracker(rules, history=False).assess(inputs)
+
+
+def kinds(findings) -> list[str]:
+    return [f.kind for f in findings]
+
+
+def units_of(name: str) -> dict[str, UnitState]:
+    return {n: UnitState(**fields) for n, fields in load(name)["units"].items()}
+
+
+def test_a_healthy_lab_has_no_finding():
+    assert once(scene("healthy")) == []
+    assert HealthTracker().assess(scene("healthy")) == []
+
+
+def test_workers_stopped_with_jobs_queued():
+    findings = once(scene("workers-stopped"))
+    assert kinds(findings) == [WAITING_WITHOUT_WORKER] * 2 + [NO_CAPABLE_WORKER]
+    waiting = {f.subject: f for f in findings if f.kind == WAITING_WITHOUT_WORKER}
+    assert waiting["arFindingAidJob"].problem == (
+        "2 jobs of arFindingAidJob waiting, and no worker can run them."
+    )
+    assert waiting["qtSwordPluginWorker"].problem.startswith("1 job of qtSwordPluginWorker")
+    unserved = findings[-1]
+    assert unserved.severity is Severity.CRITICAL
+    assert unserved.problem.startswith("18 AtoM job types without a capable worker:")
+    assert "AtoM refuses to queue them" in unserved.problem
+    # The enabled workers are started; atom-worker.service (installed, disabled) is not.
+    for finding in findings:
+        assert finding.fix is not None and finding.fix.host == HOST
+        assert finding.fix.steps == ((Action.START, (W1, W2)),)
+        assert finding.fix.words == "start atom-worker@1, atom-worker@2"
+
+
+def test_the_job_server_stopped_says_its_unit_is_inactive_and_offers_to_start_it():
+    (finding,) = [f for f in once(scene("gearman-stopped")) if f.kind == SERVER_UNREACHABLE]
+    assert finding.severity is Severity.CRITICAL
+    assert finding.problem == (
+        "Job server 127.0.0.1:4730 unreachable: gearman-job-server.service on lab is inactive."
+    )
+    assert finding.fix.steps == ((Action.START, ("gearman-job-server.service",)),)
+    assert finding.journal == "gearman-job-server.service"
+    assert finding.since == load("gearman-stopped")["captured_at"] - 30  # the server's own
+
+
+def test_a_job_server_that_does_not_answer_while_its_unit_is_active():
+    # The lab's units as captured, with nothing listening where the console looks.
+    inputs = scene("healthy")
+    wrong = replace(inputs.snapshots[0], reachable=False, error="connection refused")
+    findings = once(replace(inputs, snapshots=(wrong,)))
+    assert kinds(findings) == [SERVER_UNREACHABLE]
+    assert findings[0].problem == (
+        "Job server 127.0.0.1:4730 does not answer (connection refused) while"
+        " gearman-job-server.service on lab is active."
+    )
+    assert "PARAMS" in findings[0].advice and findings[0].fix is None
+    # Every worker is unregistered then, but that is the server's doing: not said again.
+    assert NOT_REGISTERED not in kinds(findings)
+
+
+def test_start_limit_hit_offers_reset_failed_then_start():
+    (finding,) = once(scene("start-limit-hit"))
+    assert (finding.kind, finding.severity, finding.unit) == (UNIT_FAILED, Severity.WARNING, W2)
+    assert finding.problem == f"{W2} failed: started too often (start-limit-hit)."
+    assert "3 starts in 24 h" in finding.advice
+    assert finding.fix.steps == ((Action.RESET_FAILED, (W2,)), (Action.START, (W2,)))
+    assert finding.fix.words == "reset-failed and start atom-worker@2"
+    assert finding.since == load("start-limit-hit")["units"][W2]["state_since_us"] / 1e6
+
+
+def test_a_unit_failing_three_times_is_failed_with_its_exit_status():
+    (finding,) = once(scene("failed-exit-code"))
+    assert finding.kind == UNIT_FAILED
+    assert finding.problem == f"{W3} failed (exit-code, status 3) after 3 restarts."
+    assert finding.journal == W3
+
+
+def test_a_unit_caught_in_auto_restart_is_restarting():
+    (finding,) = once(scene("restarting"))
+    assert (finding.kind, finding.severity) == (UNIT_RESTARTING, Severity.WARNING)
+    assert finding.problem == (
+        f"{W3} is restarting: its last run ended (exit-code, status 3); NRestarts 0."
+    )
+
+
+def test_exit_111_is_the_max_job_count_and_not_an_error():
+    findings = once(scene("max-job-count"))
+    (note,) = [f for f in findings if f.unit == W3]
+    assert (note.kind, note.severity) == (MAX_JOB_COUNT, Severity.INFO)
+    assert "status 111" in note.problem and "not an error" in note.advice
+
+
+def test_nrestarts_rising_is_a_loop_only_with_history():
+    states = units_of("healthy")
+    tracker = HealthTracker()
+    start = load("healthy")["captured_at"]
+    for minute, restarts in enumerate((0, 1, 2)):
+        units = {**states, W1: replace(states[W1], restarts=restarts)}
+        findings = tracker.assess(scene("healthy", units=units, at=start + 60 * minute))
+    assert kinds(findings) == [UNIT_RESTARTING]
+    assert findings[0].problem == (
+        f"{W1} is restarting in a loop; NRestarts rose from 0 to 2 in the last 10m00s."
+    )
+    assert once(scene("healthy", units=units)) == []  # one look cannot see a rise
+
+
+def test_a_loop_of_exits_111_is_a_note():
+    """Once running again, a unit shows no exit status: the one seen in auto-restart counts."""
+    tracker = HealthTracker()
+    captured = units_of("max-job-count")
+    at = load("max-job-count")["captured_at"]
+    tracker.assess(scene("max-job-count", at=at))  # seen in auto-restart, status 111
+    running = replace(
+        captured[W3], active_state="active", sub_state="running", exit_status=0, result="success"
+    )
+    for minute, restarts in enumerate((1, 2), start=1):
+        units = {**captured, W3: replace(running, restarts=restarts)}
+        # No poll: only what systemd says counts here.
+        inputs = replace(scene("max-job-count", units=units, at=at + 60 * minute), snapshots=None)
+        findings = tracker.assess(inputs)
+    assert [(f.kind, f.unit) for f in findings] == [(MAX_JOB_COUNT, W3)]
+
+
+def test_a_stopped_worker_holding_its_connection_is_seen_only_with_time():
+    """SIGSTOP: systemd says active/running, gearmand still counts the worker (2 capable,
+    1 job running, 2 waiting): nothing wrong at first sight; with time, jobs not taken."""
+    inputs = scene("sigstop")
+    assert once(inputs) == []
+    tracker = HealthTracker()
+    assert tracker.assess(inputs) == []
+    later = replace(inputs, now=inputs.now + 61)
+    (finding,) = tracker.assess(later)
+    assert (finding.kind, finding.severity) == (JOBS_NOT_TAKEN, Severity.WARNING)
+    assert finding.problem == (
+        "2 jobs of arFindingAidJob waiting for 1m01s, though gearmand counts 2 capable workers"
+        " and only 1 job running."
+    )
+    assert finding.since == inputs.now
+    assert finding.fix.steps == ((Action.RESTART, (W1, W2)),)  # the workers it names
+
+
+def test_after_a_gearmand_restart_the_stopped_worker_is_not_registered():
+    findings = once(scene("sigstop-gearmand-restarted"))
+    assert kinds(findings) == [NOT_REGISTERED]
+    assert findings[0].unit == W2
+    assert findings[0].problem.startswith(f"{W2} is active (PID ")
+    assert "php symfony cc" in findings[0].advice
+    assert findings[0].fix.steps == ((Action.RESTART, (W2,)),)
+    # With history, the console waits out the registration grace first.
+    tracker = HealthTracker(HealthRules(registration_grace=10))
+    inputs = scene("sigstop-gearmand-restarted")
+    assert tracker.assess(inputs) == []
+    assert kinds(tracker.assess(replace(inputs, now=inputs.now + 11))) == [NOT_REGISTERED]
+
+
+def test_a_worker_registered_on_another_server_than_gearman_yml_names():
+    both = once(scene("registered-elsewhere", watched=(MAIN, ELSEWHERE)))
+    assert kinds(both) == [REGISTERED_ELSEWHERE]
+    assert both[0].problem == (
+        "atom-worker@7.service is registered on 127.0.0.1:14730, but lab's gearman.yml names"
+        " 127.0.0.1:4730."
+    )
+    # Watching only the server gearman.yml names, the same worker is simply not there —
+    # once it has had the time to register (it was captured 1.5 s after its start).
+    assert once(scene("registered-elsewhere")) == []
+    started = load("registered-elsewhere")["units"]["atom-worker@7.service"]["active_since_us"]
+    main_only = once(scene("registered-elsewhere", at=started / 1e6 + 11))
+    assert [(f.kind, f.unit) for f in main_only] == [(NOT_REGISTERED, "atom-worker@7.service")]
+
+
+def test_waiting_growing_while_every_worker_is_busy_offers_another_worker():
+    tracker = HealthTracker()
+    first = scene("busy")
+    assert tracker.assess(first) == []
+    later = scene("busy-later", at=first.now + 301)
+    (finding,) = tracker.assess(later)
+    assert (finding.kind, finding.severity) == (WAITING_GROWING, Severity.WARNING)
+    assert finding.problem == (
+        "Jobs of arFindingAidJob waiting grew from 3 to 6 in 5m01s, every capable worker busy"
+        " all along."
+    )
+    assert finding.fix.steps == ((Action.ADD_WORKER, ()),) and finding.fix.host == HOST
+    assert once(later) == []
+
+
+def test_a_disconnected_host_says_so_and_nothing_about_its_units():
+    lost = LinkStatus(LinkState.DISCONNECTED, "connection refused (is sshd running there?)", 4)
+    inputs = scene("start-limit-hit", link=lost)
+    host = replace(inputs.hosts[0], systemd=ConnectionStatus(False, "lost the connection"))
+    findings = once(replace(inputs, hosts=(host,)))
+    assert kinds(findings) == [HOST_DISCONNECTED]
+    assert findings[0].problem == (
+        "No SSH connection to lab: disconnected: connection refused (is sshd running there?);"
+        " reconnecting in 4 s."
+    )
+
+
+def test_waiting_thresholds_of_the_check():
+    at_two = HealthRules(waiting_warning=2, waiting_critical=5)
+    long = [f for f in once(scene("workers-stopped"), at_two) if f.kind == QUEUE_LONG]
+    assert [(f.subject, f.severity) for f in long] == [("arFindingAidJob", Severity.WARNING)]
+    critical = HealthRules(waiting_warning=1, waiting_critical=2)
+    long = [f for f in once(scene("workers-stopped"), critical) if f.kind == QUEUE_LONG]
+    assert {(f.subject, f.severity) for f in long} == {
+        ("arFindingAidJob", Severity.CRITICAL),
+        ("qtSwordPluginWorker", Severity.WARNING),
+    }
+
+
+def test_a_finding_that_goes_away_and_comes_back_is_dated_afresh():
+    tracker = HealthTracker()
+    inputs = scene("workers-stopped")
+    first = tracker.assess(inputs)[0]
+    assert (first.kind, first.since) == (WAITING_WITHOUT_WORKER, inputs.now)  # first seen
+    assert tracker.assess(replace(inputs, now=inputs.now + 5))[0].since == inputs.now
+    assert tracker.assess(replace(scene("healthy"), now=inputs.now + 10)) == []
+    again = tracker.assess(replace(inputs, now=inputs.now + 50))[0]
+    assert again.since == inputs.now + 50
+
+
+def test_server_addresses_compare_whatever_their_spelling():
+    assert {server_key(s) for s in ("127.0.0.1:4730", "localhost:4730", "[::1]:4730")} == {
+        "loopback:4730"
+    }
+    assert server_key("127.0.0.1:4730 via web1") == "loopback:4730"
+    assert server_key("Gearman1") == "gearman1:4730"
+
+
+def perfdata(line: str) -> dict[str, str]:
+    """``'label'=value;warn;crit;min`` items (labels hold spaces: they are quoted)."""
+    return dict(re.findall(r"'([^']*)'=(\S+)", line.split(" | ", 1)[1]))
+
+
+def plugin(name: str, rules: HealthRules | None = None, **options):
+    inputs = scene(name, **options)
+    rules = rules or HealthRules()
+    rows = build_queue_rows(
+        inputs.snapshots, site_prefix=inputs.site_prefix, worker_types=DEFAULT_WORKER_TYPES
+    )
+    return plugin_result(once(inputs, rules), inputs.snapshots, rows, rules)
+
+
+def test_the_plugin_line_of_a_healthy_lab():
+    result = plugin("healthy")
+    assert result.status == EXIT_OK
+    assert result.line.split(" | ")[0] == (
+        "ATOMCTL OK - 2 worker connections on 1 job server, 0 waiting"
+    )
+    values = perfdata(result.line)
+    assert values["arFindingAidJob waiting"] == "0;;;0"
+    assert values["arFindingAidJob workers"] == "2;;;0"
+    assert len(values) == 18 * 3
+    assert "\n" not in result.line
+
+
+def test_the_plugin_line_of_a_fault_names_it_and_exits_by_severity():
+    result = plugin("workers-stopped", HealthRules(waiting_warning=5, waiting_critical=10))
+    assert result.status == EXIT_CRITICAL
+    assert result.line.startswith(
+        "ATOMCTL CRITICAL - 3 critical: 2 jobs of arFindingAidJob waiting, and no worker can"
+        " run them; 1 job of qtSwordPluginWorker"
+    )
+    assert perfdata(result.line)["arFindingAidJob waiting"] == "2;5;10;0"
+    assert plugin("start-limit-hit").status == EXIT_WARNING
+    note = plugin("healthy", units=units_of("healthy") | {W3: units_of("max-job-count")[W3]})
+    assert note.status == EXIT_OK and "status 111" in note.line
+
+
+def test_perfdata_names_other_sites_and_servers_apart():
+    values = perfdata(plugin("registered-elsewhere", watched=(MAIN, ELSEWHERE)).line)
+    assert values["127.0.0.1:4730 arFindingAidJob workers"] == "2;;;0"
+    other = [label for label in values if label.startswith("127.0.0.1:14730 ")]
+    assert len(other) == 18 * 3
+    assert all(label.startswith("127.0.0.1:14730 site ") and "/" in label for label in other)
