@@ -35,6 +35,7 @@ from atomctl_tui.config import resolve_settings  # noqa: E402
 from atomctl_tui.lab.state import LabState  # noqa: E402
 from atomctl_tui.ui.app import AtomctlApp  # noqa: E402
 from atomctl_tui.ui.confirm_screen import ConfirmScreen  # noqa: E402
+from atomctl_tui.ui.health_screen import HealthScreen  # noqa: E402
 from atomctl_tui.ui.help_screen import HelpScreen  # noqa: E402
 from atomctl_tui.ui.jobs_screen import JobsScreen  # noqa: E402
 from atomctl_tui.ui.panes.job_server import JobServerPane  # noqa: E402
@@ -192,6 +193,39 @@ async def scene_confirm(labs: Labs) -> list[Path]:
         return written
 
 
+async def scene_health(labs: Labs) -> list[Path]:
+    """`h`: the Health view with a real problem on it — atom-worker@3 restarted four times
+    from outside, so systemd refused the fourth (AtoM's unit allows 3 starts a day) — its
+    finding selected, saying what to do. The worker is put back afterwards."""
+    unit = "atom-worker@3.service"
+    lab = labs.main
+    subprocess.run(
+        [*LAB, "exec", "--name", lab.name, "--", "systemctl", "reset-failed", unit], check=True
+    )  # fmt: skip  (the start counter from zero: boot was a start)
+    for attempt in range(4):
+        subprocess.run([*LAB, "exec", "--name", lab.name, "--", "systemctl", "restart", unit],
+                       check=attempt < 3, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        async with console_on(lab) as (app, pilot):
+            await pilot.press("h")
+            await wait_for(pilot, lambda: isinstance(app.screen, HealthScreen), "Health view")
+            screen = app.screen
+            await wait_for(
+                pilot,
+                lambda: screen.ready and any(f.unit == unit for f in screen.findings.values()),
+                f"the finding about {unit}",
+            )
+            for _ in range(len(screen.findings)):
+                if (selected := screen.selected()) is not None and selected.unit == unit:
+                    break
+                await pilot.press("down")
+            return await save(app, pilot, "health", labs)
+    finally:
+        for command in (("reset-failed", unit), ("start", unit)):
+            subprocess.run([*LAB, "exec", "--name", lab.name, "--", "systemctl", *command],
+                           check=True)  # fmt: skip
+
+
 async def scene_fleet(labs: Labs) -> list[Path]:
     """Two labs as two hosts over SSH (`--host`), as tests/fleet/ runs them. The job server is
     named with `--gearman`, as a real worker host's gearman.yml names it: by an address the
@@ -232,6 +266,7 @@ SCENES: dict[str, Callable[[Labs], Awaitable[list[Path]]]] = {
     "help": scene_help,
     "jobs": scene_jobs,
     "confirm": scene_confirm,
+    "health": scene_health,
     "fleet": scene_fleet,
 }
 
