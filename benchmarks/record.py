@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
 import random
 import re
 import statistics
@@ -50,7 +49,14 @@ BENCHMARKS = Path(__file__).resolve().parent
 REPO = BENCHMARKS.parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from bench_journal import FLOOD, flood, time_baseline, time_pane_ingest, wait_in_journal  # noqa: E402
+from bench_journal import (  # noqa: E402
+    FLOOD,
+    flood,
+    time_baseline,
+    time_pane_ingest,
+    wait_in_journal,
+)
+from bench_journal import machine as journal_bench_machine  # noqa: E402
 from bench_queues import FUNCTIONS, lab_run, queue_jobs, time_refreshes  # noqa: E402
 from bench_workers import (  # noqa: E402
     EXTRA_INSTANCES,
@@ -341,21 +347,12 @@ def record_units(results: dict) -> None:
 
 
 def machine(lab_systemd: str) -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_gib = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
     debian = Path("/etc/debian_version").read_text().strip()
     tmux = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
     ssh = subprocess.run(["ssh", "-V"], capture_output=True, text=True).stderr.strip()
+    hardware, python = journal_bench_machine().rsplit(", ", 1)
     return (
-        f"{model}, {os.cpu_count()} CPUs, {mem_gib:.0f} GiB, Debian {debian};"
-        f" Python {platform.python_version()}, Textual {textual.__version__},"
+        f"{hardware}, Debian {debian}; {python}, Textual {textual.__version__},"
         f" pystemd {pystemd.__version__}, {tmux}, {ssh.split(',')[0]}; {lab_systemd} in the labs"
     )
 

@@ -3,9 +3,11 @@ system would: on the host it checks (inside a lab), or from outside with --host.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 from textual.pilot import Pilot
 
@@ -13,6 +15,7 @@ from atomctl_tui.health import Finding, HealthRules
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.health_screen import HealthScreen
+from tests.ui.workers_console import SMALL_TERMINAL
 from tests.waiting import wait_until_async
 
 CLI = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")
@@ -30,6 +33,15 @@ def run_check(*args: str, lab: LabState | None = None) -> subprocess.CompletedPr
     env = {**os.environ, **NO_CONFIG}
     env.pop("ATOMCTL_TUI_CONFIG", None)
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, check=False)
+
+
+def check_says(result: subprocess.CompletedProcess, status: int, *texts: str) -> str:
+    """The check's line, once its exit status is ``status`` and it says each of ``texts``."""
+    output = result.stdout + result.stderr
+    assert result.returncode == status, output
+    for text in texts:
+        assert text in result.stdout, output
+    return result.stdout
 
 
 def check_in_lab(lab: LabState, *args: str) -> subprocess.CompletedProcess:
@@ -92,3 +104,12 @@ class HealthView:
 
     def detail(self) -> str:
         return str(self.screen.detail.render())
+
+
+@contextlib.asynccontextmanager
+async def health_view_of(app: AtomctlApp) -> AsyncIterator[HealthView]:
+    """The console running at 80×24, its Health view opened with its key."""
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        view = HealthView(app, pilot)
+        await view.open()
+        yield view

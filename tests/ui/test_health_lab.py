@@ -31,7 +31,14 @@ from tests.gearman_lab import lab_settings, queued_total, stop_workers, submit
 from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
 from tests.labs import inside, unit_property
 from tests.ui.conftest import MISPOINTED
-from tests.ui.health_view import QUICK_RULES, HealthView, check_in_lab, run_check
+from tests.ui.health_view import (
+    QUICK_RULES,
+    HealthView,
+    check_in_lab,
+    check_says,
+    health_view_of,
+    run_check,
+)
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
 from tests.waiting import wait_until, wait_until_async
 
@@ -63,10 +70,8 @@ async def take_the_fix(view: HealthView, finding: Finding, words: str, confirms:
 
 
 async def test_a_healthy_lab_is_ok_on_the_strip_and_for_check(shared_lab):
-    result = check_in_lab(shared_lab)
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
-    assert result.stdout.startswith("ATOMCTL OK - 2 worker connections on 1 job server")
-    assert "'arFindingAidJob workers'=2;;;0" in result.stdout
+    line = check_says(check_in_lab(shared_lab), EXIT_OK, "'arFindingAidJob workers'=2;;;0")
+    assert line.startswith("ATOMCTL OK - 2 worker connections on 1 job server")
     app = console(shared_lab)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         strip = app.query_one(HealthStrip)
@@ -80,15 +85,15 @@ async def test_a_healthy_lab_is_ok_on_the_strip_and_for_check(shared_lab):
 async def test_jobs_queued_with_every_worker_stopped_and_started_from_the_view(shared_lab):
     stop_workers(shared_lab)
     submit(shared_lab, "arFindingAidJob", 3, "normal")
-    result = check_in_lab(shared_lab)
-    assert result.returncode == EXIT_CRITICAL, result.stdout + result.stderr
-    assert "3 jobs of arFindingAidJob waiting, and no worker can run them" in result.stdout
-    assert "'arFindingAidJob waiting'=3;;;0" in result.stdout
+    check_says(
+        check_in_lab(shared_lab),
+        EXIT_CRITICAL,
+        "3 jobs of arFindingAidJob waiting, and no worker can run them",
+        "'arFindingAidJob waiting'=3;;;0",
+    )
 
     app = console(shared_lab)
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        view = HealthView(app, pilot)
-        await view.open()
+    async with health_view_of(app) as view:
         finding = await view.wait_finding(WAITING_WITHOUT_WORKER)
         assert finding.severity is Severity.CRITICAL
         assert finding.problem.startswith("3 jobs of arFindingAidJob waiting")
@@ -105,15 +110,15 @@ async def test_workers_stopped_by_sigstop_take_no_job(shared_lab):
     inside(shared_lab, "kill", "-STOP", *map(str, stopped))  # pids of the lab's namespace
     try:
         submit(shared_lab, "arFindingAidJob", 2, "normal")
-        result = check_in_lab(shared_lab, "--warn", "1", "--crit", "10")
-        assert result.returncode == EXIT_WARNING, result.stdout + result.stderr
-        assert "2 jobs of arFindingAidJob waiting (limit 1)" in result.stdout
-        assert "'arFindingAidJob waiting'=2;1;10;0" in result.stdout
+        check_says(
+            check_in_lab(shared_lab, "--warn", "1", "--crit", "10"),
+            EXIT_WARNING,
+            "2 jobs of arFindingAidJob waiting (limit 1)",
+            "'arFindingAidJob waiting'=2;1;10;0",
+        )
 
         app = console(shared_lab)
-        async with app.run_test(size=SMALL_TERMINAL) as pilot:
-            view = HealthView(app, pilot)
-            await view.open()
+        async with health_view_of(app) as view:
             finding = await view.wait_finding(JOBS_NOT_TAKEN)
             assert finding.severity is Severity.WARNING
             await take_the_fix(view, finding, "restart atom-worker@1, atom-worker@2", 1)
@@ -128,18 +133,14 @@ async def test_a_worker_pointed_at_another_port(shared_lab, mispointed_worker):
     elsewhere = mispointed_worker.server
     # Watching the server gearman.yml names, the worker is registered nowhere.
     app = console(shared_lab)
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        view = HealthView(app, pilot)
-        await view.open()
+    async with health_view_of(app) as view:
         finding = await view.wait_finding(NOT_REGISTERED, unit=MISPOINTED)
         detail = await view.select(finding)
         assert f"{MISPOINTED} is active (PID {mispointed_worker.pid})" in detail
         assert "⏎: restart atom-worker@7" in detail
     # Watching both servers, it is registered where gearman.yml does not say.
     app = console(shared_lab, servers=[shared_lab.gearman_server, elsewhere])
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        view = HealthView(app, pilot)
-        await view.open()
+    async with health_view_of(app) as view:
         finding = await view.wait_finding(REGISTERED_ELSEWHERE, unit=MISPOINTED)
         assert f"registered on {elsewhere}" in finding.problem
         assert view.find(NOT_REGISTERED) is None
@@ -154,9 +155,9 @@ async def test_a_worker_pointed_at_another_port(shared_lab, mispointed_worker):
         result.stdout
     )
     both = ("--gearman", shared_lab.gearman_server, "--gearman", elsewhere)
-    result = check_in_lab(shared_lab, *both)
-    assert result.returncode == EXIT_WARNING, result.stdout
-    assert f"{MISPOINTED} is registered on {elsewhere}" in result.stdout
+    check_says(
+        check_in_lab(shared_lab, *both), EXIT_WARNING, f"{MISPOINTED} is registered on {elsewhere}"
+    )
 
 
 async def test_a_worker_failing_three_times_is_shown_and_started_once_mended(shared_lab):
@@ -176,14 +177,10 @@ async def test_a_worker_failing_three_times_is_shown_and_started_once_mended(sha
             what=f"{FAILING} failed",
         )
         problem = f"{FAILING} failed (exit-code, status 3) after 3 restarts"
-        result = check_in_lab(shared_lab)
-        assert result.returncode == EXIT_WARNING, result.stdout + result.stderr
-        assert problem in result.stdout
+        check_says(check_in_lab(shared_lab), EXIT_WARNING, problem)
 
         app = console(shared_lab)
-        async with app.run_test(size=SMALL_TERMINAL) as pilot:
-            view = HealthView(app, pilot)
-            await view.open()
+        async with health_view_of(app) as view:
             finding = await view.wait_finding(UNIT_FAILED, unit=FAILING)
             assert finding.problem == f"{problem}."
             # The admin mends the cause, then takes the suggestion.
@@ -204,14 +201,10 @@ async def test_a_worker_restarted_too_often_is_start_limit_hit(shared_lab):
     inside(shared_lab, "systemctl", "restart", W2, check=False)
     assert unit_property(shared_lab, W2, "Result") == "start-limit-hit"
     problem = f"{W2} failed: started too often (start-limit-hit)"
-    result = check_in_lab(shared_lab)
-    assert result.returncode == EXIT_WARNING, result.stdout + result.stderr
-    assert problem in result.stdout
+    check_says(check_in_lab(shared_lab), EXIT_WARNING, problem)
 
     app = console(shared_lab)
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        view = HealthView(app, pilot)
-        await view.open()
+    async with health_view_of(app) as view:
         finding = await view.wait_finding(UNIT_FAILED, unit=W2)
         assert finding.problem == f"{problem}."
         await take_the_fix(view, finding, "reset-failed and start atom-worker@2", 0)
@@ -220,14 +213,10 @@ async def test_a_worker_restarted_too_often_is_start_limit_hit(shared_lab):
 
 async def test_the_job_server_stopped_is_critical_and_started_from_the_view(shared_lab):
     inside(shared_lab, "systemctl", "stop", JOB_SERVER_UNIT)
-    result = check_in_lab(shared_lab)
-    assert result.returncode == EXIT_CRITICAL, result.stdout + result.stderr
-    assert f"unreachable: {JOB_SERVER_UNIT} on" in result.stdout
+    check_says(check_in_lab(shared_lab), EXIT_CRITICAL, f"unreachable: {JOB_SERVER_UNIT} on")
 
     app = console(shared_lab)
-    async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        view = HealthView(app, pilot)
-        await view.open()
+    async with health_view_of(app) as view:
         finding = await view.wait_finding(SERVER_UNREACHABLE)
         assert finding.severity is Severity.CRITICAL
         assert f"{JOB_SERVER_UNIT} on" in finding.problem and "is inactive" in finding.problem
@@ -239,21 +228,20 @@ async def test_a_host_whose_sshd_stops_is_disconnected(shared_lab):
     host = f"root@127.0.0.1:{shared_lab.ssh_port}"
     over_ssh = ("--host", host, "--ssh-config", str(client_config_path()),
                 "--atom-root", str(shared_lab.paths.atom_root))  # fmt: skip
-    result = run_check(*over_ssh)
-    assert result.returncode == EXIT_OK, result.stdout + result.stderr
+    check_says(run_check(*over_ssh), EXIT_OK, "ATOMCTL OK")
     with fleet_console(list(over_ssh)) as app:
-        async with app.run_test(size=SMALL_TERMINAL) as pilot:
-            view = HealthView(app, pilot)
-            await view.open()
+        async with health_view_of(app) as view:
             try:
                 inside(shared_lab, "systemctl", "stop", SSHD_UNIT)
                 finding = await view.wait_finding(HOST_DISCONNECTED)
                 assert finding.severity is Severity.CRITICAL
                 detail = await view.select(finding)
                 assert f"No SSH connection to 127.0.0.1:{shared_lab.ssh_port}" in detail
-                result = run_check(*over_ssh)
-                assert result.returncode == EXIT_CRITICAL, result.stdout + result.stderr
-                assert f"No SSH connection to 127.0.0.1:{shared_lab.ssh_port}" in result.stdout
+                check_says(
+                    run_check(*over_ssh),
+                    EXIT_CRITICAL,
+                    f"No SSH connection to 127.0.0.1:{shared_lab.ssh_port}",
+                )
             finally:
                 inside(shared_lab, "systemctl", "start", SSHD_UNIT)
             await view.wait_gone(HOST_DISCONNECTED)
