@@ -23,8 +23,9 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import cached_property
 from itertools import pairwise
 
 from atomctl_tui.atom import JOB_SERVER_UNIT, WORKER_EXIT_LIMIT_REACHED, split_function_name
@@ -70,6 +71,7 @@ KIND_ORDER = (
     WAITING_GROWING,
     MAX_JOB_COUNT,
 )
+KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
 ENABLED = frozenset({"enabled", "enabled-runtime"})  # unit file states meant to run at boot
 LISTED_AT_MOST = 4  # job classes or units named in one finding's words
@@ -108,7 +110,7 @@ class Fix:
     host: str
     steps: tuple[tuple[Action, tuple[str, ...]], ...]
 
-    @property
+    @cached_property  # said in the advice of every finding it fixes: once is enough
     def words(self) -> str:
         actions = [action for action, _units in self.steps]
         units = list(dict.fromkeys(unit for _action, names in self.steps for unit in names))
@@ -137,6 +139,13 @@ class Finding:
     since: float | None = None  # time.time() when it began, when known
     fix: Fix | None = None  # what the Health view's fix key does
     journal: str | None = None  # a unit (on ``host``) whose journal says more
+
+    def dated(self, since: float) -> Finding:
+        """This finding, ``since`` set: ``dataclasses.replace`` without its field-by-field
+        work, which was most of an assessment's time with a thousand findings."""
+        copy = object.__new__(Finding)
+        copy.__dict__.update(self.__dict__, since=since)
+        return copy
 
     @property
     def key(self) -> str:
@@ -342,6 +351,9 @@ class HealthTracker:
         stalled: set[tuple[str, str]] = set()
         growing: set[tuple[str, str]] = set()
         rules = self.rules
+        # The same fix for every job type nobody can run: worked out once, not per function
+        # (1,000 functions waiting made it most of an assessment's time).
+        start_stopped = _start_stopped_workers(inputs)
         for snapshot in reachable:
             where = f" on {snapshot.server}" if several else ""
             for stats in snapshot.functions:
@@ -353,7 +365,9 @@ class HealthTracker:
                 base = {"server": snapshot.server, "function": stats.function}
                 if stats.workers == 0:
                     findings.append(
-                        self._waiting_without_worker(inputs, stats.waiting, job_class, where, base)
+                        self._waiting_without_worker(
+                            inputs, start_stopped, stats.waiting, job_class, where, base
+                        )
                     )
                 elif stats.workers > running_everywhere:
                     # More capable connections than jobs running anywhere: one at least is
@@ -382,13 +396,18 @@ class HealthTracker:
                 if capable.get(inputs.site_prefix + job_class, 0) == 0
             ]
             if unserved:
-                findings.append(self._no_capable_worker(inputs, unserved))
+                findings.append(self._no_capable_worker(start_stopped, unserved))
         return findings
 
     def _waiting_without_worker(
-        self, inputs: HealthInputs, waiting: int, job_class: str, where: str, base: dict
+        self,
+        inputs: HealthInputs,
+        fix: Fix | None,
+        waiting: int,
+        job_class: str,
+        where: str,
+        base: dict,
     ) -> Finding:
-        fix = _start_stopped_workers(inputs)
         advice = (
             f"Start the stopped workers ({fix.words})."
             if fix
@@ -405,8 +424,7 @@ class HealthTracker:
             **base,
         )
 
-    def _no_capable_worker(self, inputs: HealthInputs, unserved: list[str]) -> Finding:
-        fix = _start_stopped_workers(inputs)
+    def _no_capable_worker(self, fix: Fix | None, unserved: list[str]) -> Finding:
         advice = (
             f"Start the stopped workers ({fix.words})."
             if fix
@@ -691,11 +709,11 @@ class HealthTracker:
             keys.add(key)
             first = self._first_seen.setdefault(key, now) if self.history else None
             if finding.since is None and first is not None:
-                finding = replace(finding, since=first)
+                finding = finding.dated(first)
             dated.append(finding)
         for key in set(self._first_seen) - keys:
             del self._first_seen[key]
-        dated.sort(key=lambda f: (-f.severity, KIND_ORDER.index(f.kind), f.since or now, f.subject))
+        dated.sort(key=lambda f: (-f.severity, KIND_RANK[f.kind], f.since or now, f.subject))
         return dated
 
 

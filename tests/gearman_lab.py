@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -15,6 +16,13 @@ T = TypeVar("T")
 
 def worker_units(lab: LabState) -> list[str]:
     return [f"atom-worker@{n}.service" for n in range(1, lab.workers + 1)]
+
+
+def closed_port() -> int:
+    """A port nothing listens on (the kernel's pick, released again)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def gearadmin(lab: LabState, *args: str) -> list[str]:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 from atomctl_tui.atom import site_prefix
-from tests.gearman_lab import gearadmin_table, worker_units
+from tests.gearman_lab import closed_port, gearadmin_table, worker_units
 from tests.labs import unit_property
 
 CLI = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")
@@ -26,12 +25,6 @@ def run_cli(*args: str, config_home: str = "/nonexistent/atomctl-tui-tests"):
 
 def run_status(*args: str, **options):
     return run_cli("status", *args, **options)
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_status_json_matches_the_lab(lab):

@@ -45,6 +45,8 @@ class HealthStrip(Static):
         self._links: dict[str, LinkStatus] = {}
         self._unsubscribes: list[Callable[[], None]] = []
         self._pending = False
+        self._text = Text()  # what the strip shows
+        self._said: tuple | None = None  # what the last poll said that findings rest on
 
     @property
     def ready(self) -> bool:
@@ -98,9 +100,16 @@ class HealthStrip(Static):
         self._assess_soon()
 
     def take_snapshots(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
-        """One poll of the job servers (the Job server pane calls this after each)."""
+        """One poll of the job servers (the Job server pane calls this after each). Assessed
+        once the panes have drawn it (the tables come first), and only when the job servers
+        say something new: the timer assesses the findings that need time."""
         self._snapshots = snapshots
-        self.assess()
+        said = tuple(
+            (s.server, s.reachable, s.error, s.functions, s.connections) for s in snapshots
+        )
+        if said != self._said:
+            self._said = said
+            self.call_after_refresh(self.assess)
 
     def _assess_soon(self) -> None:
         if not self._pending:
@@ -148,12 +157,13 @@ class HealthStrip(Static):
         key = key_display(self.app, HEALTH_BINDING)
         text = Text(no_wrap=True, overflow="ellipsis")
         if not self.ready:
-            text.append("Health: checking… ")
+            text.append(f"Health: checking… · {key}: Health view")
         elif not problems:
             notes = len(self.findings)
             text.append("● No problems found")
             if notes:
                 text.append(f" · {notes} note{'s' if notes != 1 else ''}")
+            text.append(f" · {key}: Health view")
         else:
             counts = [
                 f"{MARKS[severity]} {sum(1 for f in problems if f.severity == severity)}"
@@ -163,7 +173,6 @@ class HealthStrip(Static):
             ]
             text.append(" · ".join(counts), style="bold")
             text.append(f" · {key}: details │ {problems[0].problem}")
+        if text != self._text:  # most assessments change nothing: no repaint for those
+            self._text = text
             self.update(text)
-            return
-        text.append(f" · {key}: Health view")
-        self.update(text)

@@ -19,6 +19,7 @@ from atomctl_tui.health import (
     REGISTERED_ELSEWHERE,
     SERVER_UNREACHABLE,
     UNIT_FAILED,
+    WAITING_GROWING,
     WAITING_WITHOUT_WORKER,
     Finding,
     Severity,
@@ -27,9 +28,16 @@ from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.health_strip import HealthStrip
 from tests.fleet.two_labs import SSHD_UNIT, fleet_console
-from tests.gearman_lab import lab_settings, queued_total, stop_workers, submit
+from tests.gearman_lab import (
+    closed_port,
+    gearadmin_table,
+    lab_settings,
+    queued_total,
+    stop_workers,
+    submit,
+)
 from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
-from tests.labs import inside, unit_property
+from tests.labs import inside, lab_cli, unit_property
 from tests.ui.conftest import MISPOINTED
 from tests.ui.health_view import (
     QUICK_RULES,
@@ -53,6 +61,10 @@ def shared_lab(lab: LabState):
     inside(lab, "systemctl", "start", JOB_SERVER_UNIT)
     restore_workers(lab)
     wait_until(lambda: queued_total(lab) == 0, timeout=60, what="the lab's queues to drain")
+
+
+def running(lab: LabState) -> int:
+    return sum(numbers[1] for numbers in gearadmin_table(lab, "--status").values())
 
 
 def console(lab: LabState, **settings) -> RecordingApp:
@@ -222,6 +234,46 @@ async def test_the_job_server_stopped_is_critical_and_started_from_the_view(shar
         assert f"{JOB_SERVER_UNIT} on" in finding.problem and "is inactive" in finding.problem
         await take_the_fix(view, finding, "start gearman-job-server", 0)
     assert unit_property(shared_lab, JOB_SERVER_UNIT, "ActiveState") == "active"
+
+
+async def test_a_job_server_address_nobody_answers_while_its_unit_is_active(shared_lab):
+    nobody = f"127.0.0.1:{closed_port()}"  # on the lab's host, where gearmand listens elsewhere
+    check_says(
+        check_in_lab(shared_lab, "--gearman", nobody),
+        EXIT_CRITICAL,
+        f"Job server {nobody} does not answer (connection refused) while {JOB_SERVER_UNIT}",
+    )
+    async with health_view_of(console(shared_lab, servers=[nobody])) as view:
+        finding = await view.wait_finding(SERVER_UNREACHABLE, server=nobody)
+        assert "is active" in finding.problem and finding.fix is None
+        assert "compare its --listen and --port" in await view.select(finding)
+
+
+async def test_waiting_growing_while_every_worker_is_busy_gets_a_worker_added(shared_lab):
+    """Both workers busy with long jobs; short ones queue behind them, more and more. A
+    one-shot check cannot see growth (it has one sample); --warn counts the waiting jobs."""
+    lab_cli("submit", "arFindingAidJob", "--count", "2", "--seconds", "600",
+            "--name", shared_lab.name)  # fmt: skip
+    wait_until(lambda: running(shared_lab) == 2, what="both workers busy")
+    try:
+        submit(shared_lab, "arFindingAidJob", 1, "normal")
+        check_says(
+            check_in_lab(shared_lab, "--warn", "1"),
+            EXIT_WARNING,
+            "1 job of arFindingAidJob waiting (limit 1)",
+        )
+        async with health_view_of(console(shared_lab)) as view:
+            strip = view.app.query_one(HealthStrip)
+            await wait_until_async(lambda: strip.ready, what="the first assessment")
+            submit(shared_lab, "arFindingAidJob", 2, "normal")
+            finding = await view.wait_finding(WAITING_GROWING)
+            assert finding.problem.startswith("Jobs of arFindingAidJob waiting grew from 1 to 3")
+            await take_the_fix(view, finding, "add a worker on", 0)
+        wait_until(lambda: queued_total(shared_lab) == 2, what="the short jobs done by @3")
+        assert unit_property(shared_lab, "atom-worker@3.service", "ActiveState") == "active"
+    finally:
+        # The long jobs cut short: a stopped worker fails its job (the stand-in, like AtoM's).
+        inside(shared_lab, "systemctl", "restart", *BOOT_WORKERS)
 
 
 async def test_a_host_whose_sshd_stops_is_disconnected(shared_lab):
