@@ -251,8 +251,13 @@ def _wait_for_systemd(launcher: subprocess.Popen, paths: LabPaths) -> int:
 
 def _wait_until_running(state: LabState) -> None:
     deadline = time.monotonic() + BOOT_TIMEOUT
+    # systemctl says "offline" until systemd has made /run/systemd/system, and nothing until
+    # it listens on its private socket: on a busy machine its first steps after exec take a
+    # while, so wait for that socket before asking.
+    private_socket = Path(f"/proc/{state.pid}/root/run/systemd/private")
+    while not private_socket.exists() and time.monotonic() < deadline and state.is_running():
+        time.sleep(0.05)
     answer = ""
-    # Until systemd has opened its private socket, systemctl answers nothing on stdout.
     while not answer and time.monotonic() < deadline:
         try:
             answer = subprocess.run(
