@@ -56,6 +56,7 @@ class JobServerUnit(Static, can_focus=True):
         self.state: UnitState | None = None
         self.status = ConnectionStatus(connected=False, detail="connecting to systemd")
         self._unsubscribe: Callable[[], None] | None = None
+        self._line = Text()
 
     def on_mount(self) -> None:
         units = self.app.fleet.member(self.host_label).units
@@ -90,7 +91,7 @@ class JobServerUnit(Static, can_focus=True):
                 line.append("no such unit", style=self.get_component_rich_style("unit--inactive"))
             # One host among several without a job server of its own: nothing worth a line.
             self.display = not (self.host_label and self.status.connected)
-            self.update(line)
+            self._put(line)
             return
         self.display = True
         kind = self.get_component_rich_style(f"unit--{state_kind(self.state)}")
@@ -104,7 +105,15 @@ class JobServerUnit(Static, can_focus=True):
             f"up {uptime}" if (uptime := uptime_text(self.state, time.time())) else "",
         ]
         line.append("".join(f" · {detail}" for detail in details if detail))
-        self.update(line)
+        self._put(line)
+
+    def _put(self, line: Text) -> None:
+        # Shown again every few seconds for its uptime: a repaint only when the line changed,
+        # and a new layout of the screen only when its length did (it may wrap anew).
+        if line == self._line:
+            return
+        self.update(line, layout=len(line) != len(self._line))
+        self._line = line
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # In --read-only no action is offered: hidden from the footer, the help and the palette.
