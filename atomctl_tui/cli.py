@@ -38,11 +38,27 @@ def line_count(minimum: int):
 
 
 EXIT_BAD_USAGE = 1  # bad options or config; 2 is `status`'s "a server is unreachable"
+CHECK_BAD_USAGE = 3  # UNKNOWN, for a monitoring system
 EXIT_INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
-    bad_usage_status = EXIT_BAD_USAGE  # `check` says UNKNOWN (3), as monitoring expects
+    # `check` is run by monitoring systems, which show its stdout's one line and read its
+    # exit status: bad usage is UNKNOWN (3), said on that line too.
+    plugin = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.subcommands: dict[str, _Parser] = {}
+
+    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+        # argparse leaves a subcommand's unknown options to the main parser, which would say
+        # them with its own usage and exit status: `check --bogus` must still be UNKNOWN (3).
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            chosen = self.subcommands.get(getattr(namespace, "command", None), self)
+            chosen.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
 
     def error(self, message: str) -> None:
         # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
@@ -53,8 +69,12 @@ class _Parser(argparse.ArgumentParser):
             )
         elif message.startswith("argument --ssh-option: expected one argument"):
             message = "argument --ssh-option: expected Key=Value (ssh -o), not another option"
+        if self.plugin:
+            print_check(unknown_result(message))
         self.print_usage(sys.stderr)
-        self.exit(self.bad_usage_status, f"{self.prog}: error: {message}\n")
+        self.exit(
+            CHECK_BAD_USAGE if self.plugin else EXIT_BAD_USAGE, f"{self.prog}: error: {message}\n"
+        )
 
 
 def _host_spec(text: str) -> HostSpec:
@@ -111,9 +131,10 @@ def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         help=f"the config file (default: ${CONFIG_ENV}, else"
         " $XDG_CONFIG_HOME/atomctl-tui/config.yaml)",
     )
+    if in_subcommand:
+        return  # status and check poll once: an interval means nothing to them
     parser.add_argument(
         "--interval",
-        dest=f"{prefix}interval",
         metavar="SECONDS",
         type=_interval,
         help="seconds between polls of the job servers (default: 1)",
@@ -170,7 +191,7 @@ def _job_count(text: str) -> int:
     return int(text)
 
 
-def _add_check_command(commands) -> None:
+def _add_check_command(commands) -> _Parser:
     from atomctl_tui.check import DEFAULT_TIMEOUT
 
     check = commands.add_parser(
@@ -183,7 +204,7 @@ def _add_check_command(commands) -> None:
         " options or configuration). Findings that need history (NRestarts rising, waiting"
         " growing, jobs not taken) are the console's only.",
     )
-    check.bad_usage_status = CHECK_BAD_USAGE
+    check.plugin = True
     check.add_argument(
         "--warn",
         type=_job_count,
@@ -205,9 +226,7 @@ def _add_check_command(commands) -> None:
     )
     _add_source_options(check, in_subcommand=True)
     _add_host_options(check, in_subcommand=True)
-
-
-CHECK_BAD_USAGE = 3  # UNKNOWN, for a monitoring system
+    return check
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _add_source_options(status, in_subcommand=True)
-    _add_check_command(commands)
+    parser.subcommands = {"status": status, "check": _add_check_command(commands)}
     parser.add_argument(
         "--read-only",
         action="store_true",
