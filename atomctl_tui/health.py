@@ -229,6 +229,19 @@ class HealthTracker:
         self._stalled: dict[tuple[str, str], _Streak] = {}
         self._growing: dict[tuple[str, str], _Streak] = {}
 
+    @property
+    def waiting_on_time(self) -> bool:
+        """Whether time alone could change the findings: a condition that becomes one once
+        it has lasted (a worker's registration grace, jobs not taken, waiting growing), or a
+        restart loop that ends when its rises leave the window. Otherwise, assessing the same
+        inputs again finds the same."""
+        return bool(
+            self._missing
+            or self._stalled
+            or self._growing
+            or any(len(samples) > 1 for samples in self._restarts.values())
+        )
+
     def assess(self, inputs: HealthInputs) -> list[Finding]:
         now = inputs.now or time.time()
         findings: list[Finding] = []

@@ -326,6 +326,45 @@ def test_a_finding_that_goes_away_and_comes_back_is_dated_afresh():
     assert again.since == inputs.now + 50
 
 
+def test_findings_wait_on_time_only_while_a_condition_needs_it():
+    """The console re-assesses unchanged inputs only while time alone could change the
+    findings: when the tracker says none waits, a later look must find the same."""
+    waits = {}
+    for path in sorted(SCENES.glob("*.json")):
+        tracker = HealthTracker(HealthRules(registration_grace=10))
+        inputs = scene(path.stem)
+        findings = tracker.assess(inputs)
+        waits[path.stem] = tracker.waiting_on_time
+        if not tracker.waiting_on_time:
+            for later in (61, 301, 3600):
+                assert tracker.assess(replace(inputs, now=inputs.now + later)) == findings, (
+                    path.stem
+                )
+    # Jobs waiting while gearmand counts an idle worker (not taken, once it lasts), the
+    # workers all busy (growth), a worker not registered on the watched server (its grace).
+    assert {name for name, waiting in waits.items() if waiting} == {
+        "sigstop",
+        "busy",
+        "busy-later",
+        "sigstop-gearmand-restarted",
+        "registered-elsewhere",
+    }, waits
+
+
+def test_a_restart_loop_waits_on_time_until_its_rises_leave_the_window():
+    states = units_of("healthy")
+    tracker = HealthTracker()
+    start = load("healthy")["captured_at"]
+    for minute, restarts in enumerate((0, 1, 2)):
+        units = {**states, W1: replace(states[W1], restarts=restarts)}
+        inputs = scene("healthy", units=units, at=start + 60 * minute)
+        assert kinds(tracker.assess(inputs)) == ([UNIT_RESTARTING] if restarts == 2 else [])
+    assert tracker.waiting_on_time
+    later = replace(inputs, now=inputs.now + tracker.rules.restart_window + 1)
+    assert tracker.assess(later) == []
+    assert not tracker.waiting_on_time
+
+
 def test_server_addresses_compare_whatever_their_spelling():
     assert {server_key(s) for s in ("127.0.0.1:4730", "localhost:4730", "[::1]:4730")} == {
         "loopback:4730"

@@ -83,7 +83,7 @@ class HealthStrip(Static):
                         )
                     )
                 )
-        self.set_interval(TICK_SECONDS, self.assess)
+        self.set_interval(TICK_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribes:
@@ -110,6 +110,13 @@ class HealthStrip(Static):
         if said != self._said:
             self._said = said
             self.call_after_refresh(self.assess)
+
+    def _tick(self) -> None:
+        # With nothing new, an assessment finds what the last one did, unless a finding
+        # waits on time; the Health view, when open, also dates its findings ("(5s)" ago).
+        health_view = any(isinstance(screen, HealthScreen) for screen in self.app.screen_stack)
+        if health_view or self.tracker.waiting_on_time:
+            self.assess()
 
     def _assess_soon(self) -> None:
         if not self._pending:
