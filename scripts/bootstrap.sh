@@ -9,6 +9,19 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
+VENV="${ATOMCTL_VENV:-$PWD/.venv}"
+# The lab mounts private, empty /tmp, /var/tmp and /run: a console or check started inside
+# it (the demo, the tests) could not see a checkout or venv kept there.
+for place in "$(pwd -P)" "$VENV"; do
+    case "$place/" in
+    /tmp/* | /var/tmp/* | /run/*)
+        echo "atomctl-tui: $place is under /tmp, /var/tmp or /run, which the lab hides from" \
+            "its processes: clone the repository elsewhere (e.g. under /root or /srv)" >&2
+        exit 1
+        ;;
+    esac
+done
+
 missing=""
 for package in $APT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
@@ -22,18 +35,6 @@ if [ -n "$missing" ]; then
     apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-VENV="${ATOMCTL_VENV:-$PWD/.venv}"
-# The lab mounts private, empty /tmp, /var/tmp and /run: a console or check started inside
-# it (the demo, the tests) could not see a checkout or venv kept there.
-for place in "$(pwd -P)" "$VENV"; do
-    case "$place/" in
-    /tmp/* | /var/tmp/* | /run/*)
-        echo "atomctl-tui: $place is under /tmp, /var/tmp or /run, which the lab hides from" \
-            "its processes: clone the repository elsewhere (e.g. under /root or /srv)" >&2
-        exit 1
-        ;;
-    esac
-done
 stamp="$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
     echo "Installing atomctl-tui and its test tools into $VENV"
