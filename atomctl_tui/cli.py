@@ -101,7 +101,7 @@ def _interval(text: str) -> float:
     return value
 
 
-SOURCE_OPTIONS = ("gearman", "atom_root", "config", "interval")
+SOURCE_OPTIONS = ("gearman", "atom_root", "config")  # also after a subcommand
 
 
 def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool) -> None:

@@ -198,18 +198,26 @@ def test_exit_111_is_the_max_job_count_and_not_an_error():
     assert "status 111" in note.problem and "not an error" in note.advice
 
 
-def test_nrestarts_rising_is_a_loop_only_with_history():
+def restart_loop(tracker: HealthTracker) -> list[tuple[HealthInputs, list]]:
+    """The healthy lab with W1's NRestarts at 0, 1, then 2, a minute apart: each moment and
+    what ``tracker`` finds in it."""
     states = units_of("healthy")
-    tracker = HealthTracker()
     start = load("healthy")["captured_at"]
+    moments = []
     for minute, restarts in enumerate((0, 1, 2)):
         units = {**states, W1: replace(states[W1], restarts=restarts)}
-        findings = tracker.assess(scene("healthy", units=units, at=start + 60 * minute))
+        inputs = scene("healthy", units=units, at=start + 60 * minute)
+        moments.append((inputs, tracker.assess(inputs)))
+    return moments
+
+
+def test_nrestarts_rising_is_a_loop_only_with_history():
+    inputs, findings = restart_loop(HealthTracker())[-1]
     assert kinds(findings) == [UNIT_RESTARTING]
     assert findings[0].problem == (
         f"{W1} is restarting in a loop; NRestarts rose from 0 to 2 in the last 10m00s."
     )
-    assert once(scene("healthy", units=units)) == []  # one look cannot see a rise
+    assert once(inputs) == []  # one look cannot see a rise
 
 
 def test_a_loop_of_exits_111_is_a_note():
@@ -352,14 +360,11 @@ def test_findings_wait_on_time_only_while_a_condition_needs_it():
 
 
 def test_a_restart_loop_waits_on_time_until_its_rises_leave_the_window():
-    states = units_of("healthy")
     tracker = HealthTracker()
-    start = load("healthy")["captured_at"]
-    for minute, restarts in enumerate((0, 1, 2)):
-        units = {**states, W1: replace(states[W1], restarts=restarts)}
-        inputs = scene("healthy", units=units, at=start + 60 * minute)
-        assert kinds(tracker.assess(inputs)) == ([UNIT_RESTARTING] if restarts == 2 else [])
+    moments = restart_loop(tracker)
+    assert [kinds(findings) for _inputs, findings in moments] == [[], [], [UNIT_RESTARTING]]
     assert tracker.waiting_on_time
+    inputs = moments[-1][0]
     later = replace(inputs, now=inputs.now + tracker.rules.restart_window + 1)
     assert tracker.assess(later) == []
     assert not tracker.waiting_on_time
