@@ -6,7 +6,7 @@ without closing the connection, sd-bus waits for its 25 s call timeout — measu
 whole console froze for those 25 s (benchmarks/README.md, "Remote hosts"). So each remote
 host's ``UnitWatch`` runs in a child Python process, and the console keeps a mirror of it:
 
-- the child sends each ``UnitsUpdate`` (the first one holds every unit) and the outcomes of
+- the child sends each ``UnitsUpdate`` (its first listing names every unit) and the outcomes of
   the actions it was asked to perform;
 - the console's ``ProcessUnitWatch`` has ``UnitWatch``'s interface (subscribe, snapshot,
   templates, actions), so the panes do not know where the bus lives.
@@ -213,14 +213,17 @@ class ProcessUnitWatch:
         # The connection gets a copy of the descriptor: shutting ``ours`` down ends both.
         connection = Connection(os.dup(ours.fileno()))
         self._connection = connection
-        first = True
+        listed = False
         try:
             self._send(("start", self.host, self.patterns, self.read_only, self._resync_seconds))
             while True:
                 message = connection.recv()
                 if message[0] == "update":
-                    self._apply(message[1], full=first)
-                    first = False
+                    update = message[1]
+                    # Until the new child has listed its host's units, the mirror keeps the
+                    # last child's rows: a replaced child blanks nothing meanwhile.
+                    self._apply(update, full=update.listed and not listed)
+                    listed |= update.listed
                 elif message[0] == "answer":
                     self._answer(message[1], message[2], message[3])
         except (EOFError, OSError, BusUnavailable):
@@ -245,7 +248,7 @@ class ProcessUnitWatch:
         """Take the child's update into the mirror, then tell the listeners."""
         with self._lock:
             removed = set(update.removed)
-            if full:  # a new child's first word: whatever it does not list is gone
+            if full:  # a new child's first listing: whatever it does not name is gone
                 removed |= set(self._units) - set(update.changed)
             for name in removed:
                 self._units.pop(name, None)
@@ -259,6 +262,7 @@ class ProcessUnitWatch:
                 removed=frozenset(removed),
                 status=update.status,
                 templates=update.templates,
+                listed=update.listed,
             )
             for listener in self._listeners:
                 listener(relayed)

@@ -126,6 +126,9 @@ class UnitsUpdate:
     removed: frozenset[str] = frozenset()
     status: ConnectionStatus | None = None
     templates: tuple[str, ...] | None = None  # installed templates (``atom-worker@.service``)
+    # The watch has listed every unit (a resync, or a first update after one): whatever it
+    # has not named since, and not removed, is still as it was named.
+    listed: bool = False
 
 
 Listener = Callable[[UnitsUpdate], None]
@@ -159,6 +162,7 @@ class UnitWatch(BusClient):
         self._needs_details: dict[str, None] = {}  # ordered set
         self._changed: dict[str, UnitState] = {}
         self._removed: set[str] = set()
+        self._listed = False
         self.bus: SystemdBus | None = None
 
     # --- listeners (any thread) ---
@@ -172,7 +176,10 @@ class UnitWatch(BusClient):
             # Under the lock, so no update from the bus thread can overtake this first one.
             listener(
                 UnitsUpdate(
-                    changed=dict(self._units), status=self._status, templates=self._templates
+                    changed=dict(self._units),
+                    status=self._status,
+                    templates=self._templates,
+                    listed=self._listed,
                 )
             )
             self._listeners.append(listener)
@@ -232,6 +239,7 @@ class UnitWatch(BusClient):
                 installed[name] = state.decode(errors="replace")
         with self._lock:
             self._templates = tuple(sorted(templates))
+            self._listed = True
         seen: set[str] = set()
         for row in loaded:
             name = row[0].decode(errors="replace")
@@ -244,7 +252,7 @@ class UnitWatch(BusClient):
                 self._put(UnitState(name=name, unit_file_state=file_state))
         for name in set(self._units) - seen:
             self._drop(name)
-        self._flush(templates=tuple(sorted(templates)))
+        self._flush(listed=True)
 
     def background(self, calls: SystemdCalls) -> bool:
         names = list(self._needs_details)[:DETAILS_PER_SLICE]
@@ -415,11 +423,14 @@ class UnitWatch(BusClient):
         self._needs_details.pop(name, None)
         self._removed.add(name)
 
-    def _flush(self, templates: tuple[str, ...] | None = None) -> None:
-        if not (self._changed or self._removed or templates is not None):
+    def _flush(self, *, listed: bool = False) -> None:
+        if not (self._changed or self._removed or listed):
             return
         update = UnitsUpdate(
-            changed=self._changed, removed=frozenset(self._removed), templates=templates
+            changed=self._changed,
+            removed=frozenset(self._removed),
+            templates=self._templates if listed else None,
+            listed=listed,
         )
         self._changed, self._removed = {}, set()
         self._notify(update)

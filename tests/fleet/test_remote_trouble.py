@@ -140,15 +140,28 @@ async def test_a_dead_systemd_process_is_said_and_replaced(lab):
             watch = app.fleet.members[0].units
             workers = app.query_one(WorkersPane)
             await wait_until_async(lambda: workers.current_key() is not None, what="the units")
-            first = watch.child_pid
-            os.kill(first, signal.SIGKILL)  # the child this test's console started
-            status = workers.query_one("#workers-status")
-            await wait_until_async(
-                lambda: "the systemd process for" in str(status.render()),
-                what="the dead child said",
-            )
-            await wait_until_async(
-                lambda: watch.child_pid not in (None, first) and host_words(app) == "connected",
-                what=f"a new child, connected (is {host_words(app)!r})",
-            )
-            assert workers.current_key() is not None  # the rows stayed meanwhile
+            shown = set(watch.snapshot())
+            updates = []
+            unsubscribe = watch.subscribe(updates.append)
+            try:
+                first = watch.child_pid
+                os.kill(first, signal.SIGKILL)  # the child this test's console started
+                status = workers.query_one("#workers-status")
+                await wait_until_async(
+                    lambda: "the systemd process for" in str(status.render()),
+                    what="the dead child said",
+                )
+                await wait_until_async(
+                    lambda: (
+                        watch.child_pid not in (None, first)
+                        and host_words(app) == "connected"
+                        and any(update.listed for update in updates[1:])
+                    ),
+                    what=f"a new child, connected, its units listed (is {host_words(app)!r})",
+                )
+            finally:
+                unsubscribe()
+            # The rows stayed while the new child started: nothing removed, nothing blanked.
+            assert [update.removed for update in updates if update.removed] == []
+            assert set(watch.snapshot()) == shown
+            assert workers.current_key() is not None
