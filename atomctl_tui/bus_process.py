@@ -74,6 +74,7 @@ class ProcessUnitWatch:
         self._lock = threading.RLock()
         self._units: dict[str, UnitState] = {}
         self._templates: tuple[str, ...] = ()
+        self._listed = False
         self._status = CONNECTING
         self._listeners: list[Listener] = []
         self._requests: dict[int, Future] = {}
@@ -91,7 +92,10 @@ class ProcessUnitWatch:
         with self._lock:
             listener(
                 UnitsUpdate(
-                    changed=dict(self._units), status=self._status, templates=self._templates
+                    changed=dict(self._units),
+                    status=self._status,
+                    templates=self._templates,
+                    listed=self._listed,
                 )
             )
             self._listeners.append(listener)
@@ -257,6 +261,7 @@ class ProcessUnitWatch:
                 self._templates = update.templates
             if update.status is not None:
                 self._status = update.status
+            self._listed |= update.listed
             relayed = UnitsUpdate(
                 changed=update.changed,
                 removed=frozenset(removed),

@@ -114,9 +114,7 @@ class UnitsReading:
                 self.status = update.status
             if update.templates is not None:
                 self.templates = update.templates
-                # A listing after the connection is up (the first update, sent while the
-                # watch is still connecting, carries an empty one).
-                self._listed = self.status.connected
+            self._listed |= update.listed
             failed = not self.status.connected and self.status != CONNECTING
             read = self._listed and all(
                 unit.restarts is not None

@@ -126,8 +126,8 @@ class UnitsUpdate:
     removed: frozenset[str] = frozenset()
     status: ConnectionStatus | None = None
     templates: tuple[str, ...] | None = None  # installed templates (``atom-worker@.service``)
-    # The watch has listed every unit (a resync, or a first update after one): whatever it
-    # has not named since, and not removed, is still as it was named.
+    # The watch has listed every unit: set on the update that ends a listing, and on a
+    # listener's first update once there has been one.
     listed: bool = False
 
 
