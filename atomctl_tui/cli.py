@@ -17,9 +17,9 @@ from atomctl_tui.config import (
     Settings,
     resolve_settings,
 )
-from atomctl_tui.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
-from atomctl_tui.hosts import local_host
-from atomctl_tui.journal import DEFAULT_MAX_LINES, JournalSettings
+from atomctl_tui.journal.scope import DEFAULT_MAX_LINES, JournalSettings
+from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
+from atomctl_tui.remote.hosts import local_host
 
 
 def line_count(minimum: int):
@@ -192,7 +192,7 @@ def _job_count(text: str) -> int:
 
 
 def _add_check_command(commands) -> _Parser:
-    from atomctl_tui.check import DEFAULT_TIMEOUT
+    from atomctl_tui.health.check import DEFAULT_TIMEOUT
 
     check = commands.add_parser(
         "check",
@@ -297,7 +297,12 @@ def journal_settings_from(args: argparse.Namespace, settings: Settings) -> Journ
 
 
 def run_status(settings: Settings, *, as_json: bool) -> int:
-    from atomctl_tui.status_report import exit_status, status_document, status_text, take_snapshots
+    from atomctl_tui.health.status_report import (
+        exit_status,
+        status_document,
+        status_text,
+        take_snapshots,
+    )
 
     snapshots = asyncio.run(take_snapshots(settings))
     document = status_document(settings, snapshots)
@@ -306,7 +311,7 @@ def run_status(settings: Settings, *, as_json: bool) -> int:
 
 
 def unknown_result(words: str):
-    from atomctl_tui.check import unknown
+    from atomctl_tui.health.check import unknown
 
     return unknown(words)
 
@@ -317,8 +322,8 @@ def print_check(result) -> int:
 
 
 def run_check_command(settings: Settings, args: argparse.Namespace) -> int:
-    from atomctl_tui.check import run_check
-    from atomctl_tui.health import HealthRules
+    from atomctl_tui.health.check import run_check
+    from atomctl_tui.health.findings import HealthRules
 
     if args.warn is not None and args.crit is not None and args.warn > args.crit:
         return print_check(unknown_result(f"--warn {args.warn} is above --crit {args.crit}"))

@@ -42,13 +42,13 @@ from atomctl_tui.atom import (
     read_workers_key,
     site_prefix,
 )
-from atomctl_tui.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
-from atomctl_tui.servers import (
+from atomctl_tui.gearman.servers import (
     ServerAddress,
     ServerAddressError,
     choose_servers,
     parse_server_address,
 )
+from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
 
 CONFIG_ENV = "ATOMCTL_TUI_CONFIG"
 DEFAULT_POLL_INTERVAL = 1.0

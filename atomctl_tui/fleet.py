@@ -30,13 +30,13 @@ from pathlib import Path
 from types import MappingProxyType
 
 from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER
-from atomctl_tui.bus_process import ProcessUnitWatch
 from atomctl_tui.config import HOSTS_SOURCE, ConfiguredHost, Settings
-from atomctl_tui.hosts import Host
-from atomctl_tui.remote_site import RemoteSite, read_remote_site
-from atomctl_tui.servers import ServerAddress, ServerAddressError, parse_server_address
-from atomctl_tui.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
-from atomctl_tui.worker_units import UnitWatch
+from atomctl_tui.gearman.servers import ServerAddress, ServerAddressError, parse_server_address
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.remote.site import RemoteSite, read_remote_site
+from atomctl_tui.remote.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
+from atomctl_tui.systemd.bus_process import ProcessUnitWatch
+from atomctl_tui.systemd.units import UnitWatch
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 

@@ -41,23 +41,23 @@ from pathlib import Path
 from pystemd.dbuslib import DBusAddress, path_encode
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
-from atomctl_tui.bus_process import ProcessUnitWatch
 from atomctl_tui.cli import build_parser, settings_from
 from atomctl_tui.fleet import open_fleet
-from atomctl_tui.host_spec import parse_host_spec
 from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.ssh_link import SshLink, SshOptions
+from atomctl_tui.remote.host_spec import parse_host_spec
+from atomctl_tui.remote.ssh_link import SshLink, SshOptions
+from atomctl_tui.systemd.actions import Action
+from atomctl_tui.systemd.bus_process import ProcessUnitWatch
+from atomctl_tui.systemd.units import UnitWatch
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.job_server import JobServerPane
-from atomctl_tui.ui.panes.journal import JournalPane
-from atomctl_tui.ui.panes.workers import WorkersPane
-from atomctl_tui.unit_actions import Action
-from atomctl_tui.worker_units import UnitWatch
+from atomctl_tui.ui.job_server.pane import JobServerPane
+from atomctl_tui.ui.journal.pane import JournalPane
+from atomctl_tui.ui.workers.pane import WorkersPane
 
 # The tests' way of making two labs a job server host and a worker host.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.fleet.two_labs import NO_CONFIG, link_atom_root, point_workers_at
+from atomctl_tui.lab.two_labs import NO_CONFIG, link_atom_root, point_workers_at
 
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]
 NAMES = ("bench-fleet-a", "bench-fleet-b")

@@ -32,10 +32,10 @@ from pathlib import Path
 
 from textual import events
 
-from atomctl_tui.journal import JournalSettings
+from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.journal import JournalPane
+from atomctl_tui.ui.journal.pane import JournalPane
 
 LAB_CLI = [str(Path(sys.executable).with_name("atomctl-lab"))]
 DEFAULT_LAB = "bench-journal"

@@ -35,10 +35,10 @@ import gearman
 
 from atomctl_tui.atom import site_prefix
 from atomctl_tui.config import resolve_settings
-from atomctl_tui.hosts import Host
 from atomctl_tui.lab.state import LabState
+from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.job_server import JobServerPane
+from atomctl_tui.ui.job_server.pane import JobServerPane
 
 LAB_NAME = "bench-queues"
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]

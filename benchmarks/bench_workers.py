@@ -32,7 +32,7 @@ from pystemd.dbuslib import DBusAddress, path_encode
 
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.ui.workers.pane import WorkersPane
 
 LAB_NAME = "bench-workers"
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]

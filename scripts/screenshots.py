@@ -33,23 +33,23 @@ sys.path.insert(0, str(REPO))  # the tests' way of making two labs a fleet
 
 from atomctl_tui.config import resolve_settings  # noqa: E402
 from atomctl_tui.lab.state import LabState  # noqa: E402
-from atomctl_tui.ui.app import AtomctlApp  # noqa: E402
-from atomctl_tui.ui.confirm_screen import ConfirmScreen  # noqa: E402
-from atomctl_tui.ui.health_screen import HealthScreen  # noqa: E402
-from atomctl_tui.ui.help_screen import HelpScreen  # noqa: E402
-from atomctl_tui.ui.jobs_screen import JobsScreen  # noqa: E402
-from atomctl_tui.ui.panes.job_server import JobServerPane  # noqa: E402
-from atomctl_tui.ui.panes.journal import JournalPane  # noqa: E402
-from atomctl_tui.ui.panes.queues import QueuesPane  # noqa: E402
-from atomctl_tui.ui.panes.workers import WorkersPane  # noqa: E402
-from tests.fleet.two_labs import (  # noqa: E402
+from atomctl_tui.lab.two_labs import (  # noqa: E402
     NO_CONFIG,
     TwoLabs,
     console_args,
-    fleet_console,
     link_atom_root,
     point_workers_at,
 )
+from atomctl_tui.ui.app import AtomctlApp  # noqa: E402
+from atomctl_tui.ui.health.screen import HealthScreen  # noqa: E402
+from atomctl_tui.ui.help.screen import HelpScreen  # noqa: E402
+from atomctl_tui.ui.job_server.pane import JobServerPane  # noqa: E402
+from atomctl_tui.ui.journal.pane import JournalPane  # noqa: E402
+from atomctl_tui.ui.queues.jobs_screen import JobsScreen  # noqa: E402
+from atomctl_tui.ui.queues.pane import QueuesPane  # noqa: E402
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen  # noqa: E402
+from atomctl_tui.ui.workers.pane import WorkersPane  # noqa: E402
+from tests.fleet.fleet_console import fleet_console  # noqa: E402
 
 OUT = REPO / "screenshots"
 SIZE = (100, 32)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from atomctl_tui import audit
-from atomctl_tui.audit import AuditError, audit_fields, invoking_user
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.systemd import audit
+from atomctl_tui.systemd.audit import AuditError, audit_fields, invoking_user
 
 
 def test_fields_name_unit_action_result_user_and_host():

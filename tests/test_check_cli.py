@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from atomctl_tui.check import EXIT_UNKNOWN
+from atomctl_tui.health.check import EXIT_UNKNOWN
 
 CLI = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")
 

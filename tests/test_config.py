@@ -14,7 +14,7 @@ from atomctl_tui.config import (
     Settings,
     resolve_settings,
 )
-from atomctl_tui.servers import ServerAddress, ServerAddressError, parse_server_address
+from atomctl_tui.gearman.servers import ServerAddress, ServerAddressError, parse_server_address
 
 NEW_GEARMAN_YML = "all:\n  servers:\n    default: 10.0.0.1:4730\n"
 LEGACY_APP_YML = "all:\n  gearman_job_server: 10.0.0.2:4731, 10.0.0.3\n  other: 1\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atomctl_tui.gearman_admin import (
+from atomctl_tui.gearman.admin import (
     QueuedJob,
     WorkerConnection,
     parse_error_line,

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from atomctl_tui.gearman_admin import (
+from atomctl_tui.gearman.admin import (
     AdminTimeout,
     CommandRefused,
     GearmanAdminClient,

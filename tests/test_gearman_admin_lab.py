@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from atomctl_tui.gearman_admin import CommandRefused, GearmanAdminClient, parse_workers_line
+from atomctl_tui.gearman.admin import CommandRefused, GearmanAdminClient, parse_workers_line
 from tests.gearman_lab import gearadmin, gearadmin_table, worker_units
 from tests.labs import unit_property
 

@@ -10,9 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES, WORKER_UNIT_PATTERNS
-from atomctl_tui.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, plugin_result
-from atomctl_tui.gearman_admin import parse_priority_line, parse_status_line, parse_workers_line
-from atomctl_tui.health import (
+from atomctl_tui.gearman.admin import parse_priority_line, parse_status_line, parse_workers_line
+from atomctl_tui.gearman.queue_rows import build_queue_rows
+from atomctl_tui.gearman.watch import ServerSnapshot, join_functions
+from atomctl_tui.health.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, plugin_result
+from atomctl_tui.health.findings import (
     HOST_DISCONNECTED,
     JOBS_NOT_TAKEN,
     MAX_JOB_COUNT,
@@ -32,12 +34,10 @@ from atomctl_tui.health import (
     Severity,
     server_key,
 )
-from atomctl_tui.job_server import ServerSnapshot, join_functions
-from atomctl_tui.queues import build_queue_rows
-from atomctl_tui.ssh_link import LinkState, LinkStatus
-from atomctl_tui.systemd_bus import ConnectionStatus
-from atomctl_tui.unit_actions import Action
-from atomctl_tui.worker_units import UnitState
+from atomctl_tui.remote.ssh_link import LinkState, LinkStatus
+from atomctl_tui.systemd.actions import Action
+from atomctl_tui.systemd.bus import ConnectionStatus
+from atomctl_tui.systemd.units import UnitState
 
 SCENES = Path(__file__).parent / "fixtures" / "health"
 HOST = "lab"

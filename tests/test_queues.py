@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES
-from atomctl_tui.gearman_admin import parse_priority_line, parse_status_line
-from atomctl_tui.job_server import ServerSnapshot, join_functions
-from atomctl_tui.queues import (
+from atomctl_tui.gearman.admin import parse_priority_line, parse_status_line
+from atomctl_tui.gearman.queue_rows import (
     NO_CAPABLE_WORKER,
     NOT_ATOM,
     SERVER_UNREACHABLE,
@@ -16,7 +15,8 @@ from atomctl_tui.queues import (
     build_queue_rows,
     find_alerts,
 )
-from atomctl_tui.sparkline import WaitingHistory, sparkline
+from atomctl_tui.gearman.trend import WaitingHistory, sparkline
+from atomctl_tui.gearman.watch import ServerSnapshot, join_functions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The captures come from a lab whose AtoM root has this prefix.

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atomctl_tui.gearman_admin import parse_workers_line
-from atomctl_tui.registration import Registration, RegistrationKind, registration_of
-from atomctl_tui.worker_units import UnitState
+from atomctl_tui.gearman.admin import parse_workers_line
+from atomctl_tui.gearman.registration import Registration, RegistrationKind, registration_of
+from atomctl_tui.systemd.units import UnitState
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SERVER = "127.0.0.1:4732"

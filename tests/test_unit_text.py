@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atomctl_tui.unit_text import (
+from atomctl_tui.systemd.unit_text import (
     cpu_text,
     duration_text,
     memory_text,
@@ -12,7 +12,7 @@ from atomctl_tui.unit_text import (
     state_text,
     uptime_text,
 )
-from atomctl_tui.worker_units import UnitState, with_properties
+from atomctl_tui.systemd.units import UnitState, with_properties
 
 WORKER = "atom-worker@1.service"
 

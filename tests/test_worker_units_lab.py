@@ -8,8 +8,8 @@ import pytest
 
 from atomctl_tui.atom import JOB_SERVER_UNIT, WORKER_UNIT_PATTERNS
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.unit_actions import Action, UnitActions
-from atomctl_tui.worker_units import (
+from atomctl_tui.systemd.actions import Action, UnitActions
+from atomctl_tui.systemd.units import (
     NOT_LOADED,
     UnitsUpdate,
     UnitWatch,

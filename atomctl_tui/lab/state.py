@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
 
 DEFAULT_NAME = "atomlab"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

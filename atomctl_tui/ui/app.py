@@ -17,22 +17,22 @@ from textual.widgets import Footer, Header
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.fleet import Fleet
-from atomctl_tui.health import HealthRules
-from atomctl_tui.hosts import Host
-from atomctl_tui.journal import JournalSettings
-from atomctl_tui.ui.health_screen import HealthScreen
-from atomctl_tui.ui.health_strip import HEALTH_BINDING, HealthStrip
-from atomctl_tui.ui.help_screen import HelpScreen
-from atomctl_tui.ui.job_server_unit import JobServerUnit
+from atomctl_tui.health.findings import HealthRules
+from atomctl_tui.journal.scope import JournalSettings
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.ui.health.screen import HealthScreen
+from atomctl_tui.ui.health.strip import HEALTH_BINDING, HealthStrip
+from atomctl_tui.ui.help.screen import HelpScreen
+from atomctl_tui.ui.job_server.pane import JobServerPane
+from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.journal.commands import JournalCommands
+from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.keymap import apply_keymap
 from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.palette import binding_commands, offered_bindings
-from atomctl_tui.ui.panes.job_server import JobServerPane
-from atomctl_tui.ui.panes.journal import JournalPane
-from atomctl_tui.ui.panes.pane import Pane
-from atomctl_tui.ui.panes.queues import QueuesPane
-from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.ui.queues.pane import QueuesPane
+from atomctl_tui.ui.widgets.pane import Pane
+from atomctl_tui.ui.workers.pane import WorkersPane
 
 HEADER_HOSTS_WIDTH = 40  # host names in the header up to this long, else how many hosts
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from atomctl_tui.gearman_admin import WorkerConnection
-from atomctl_tui.journal import FollowerStatus, JournalEntry
-from atomctl_tui.ssh_link import LinkStatus
-from atomctl_tui.worker_units import UnitsUpdate
+from atomctl_tui.gearman.admin import WorkerConnection
+from atomctl_tui.journal.entries import JournalEntry
+from atomctl_tui.journal.follower import FollowerStatus
+from atomctl_tui.remote.ssh_link import LinkStatus
+from atomctl_tui.systemd.units import UnitsUpdate
 
 
 @dataclass

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from textual.widget import Widget
 
-from atomctl_tui.ui.confirm_screen import ConfirmScreen
+from atomctl_tui.systemd.actions import CONFIRMED_ACTIONS, Action, Outcome, UnitActions
 from atomctl_tui.ui.messages import UnitActionFinished
-from atomctl_tui.unit_actions import CONFIRMED_ACTIONS, Action, Outcome, UnitActions
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 
 LABELS = {
     Action.START: "Start",

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from atomctl_tui.config import ConfigError, ConfiguredHost, resolve_settings
-from atomctl_tui.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
-from atomctl_tui.hosts import Host
-from atomctl_tui.ssh_link import SshLink, SshOptions, unixexec_address
+from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.remote.ssh_link import SshLink, SshOptions, unixexec_address
 
 CONSOLE = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")
 

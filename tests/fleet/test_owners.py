@@ -10,12 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from atomctl_tui.fleet import Fleet, FleetMember, GearmanTarget, is_loopback
-from atomctl_tui.gearman_admin import parse_workers_line
-from atomctl_tui.hosts import Host
-from atomctl_tui.registration import RegistrationKind, registration_of
-from atomctl_tui.remote_site import RemoteSite
-from atomctl_tui.servers import ServerAddress
-from atomctl_tui.worker_units import UnitState, UnitWatch
+from atomctl_tui.gearman.admin import parse_workers_line
+from atomctl_tui.gearman.registration import RegistrationKind, registration_of
+from atomctl_tui.gearman.servers import ServerAddress
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.remote.site import RemoteSite
+from atomctl_tui.systemd.units import UnitState, UnitWatch
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 DIRECT = "10.0.0.9:4730"

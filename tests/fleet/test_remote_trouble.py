@@ -10,15 +10,15 @@ import subprocess
 from pathlib import Path
 
 from atomctl_tui.atom import site_prefix
-from atomctl_tui.host_spec import parse_host_spec
 from atomctl_tui.lab import preflight
 from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.remote_site import read_remote_site
-from atomctl_tui.ssh_link import SshLink, SshOptions
-from atomctl_tui.ui.hosts_status import HostsStatus
-from atomctl_tui.ui.panes.workers import WorkersPane
-from tests.fleet.two_labs import fleet_console
+from atomctl_tui.remote.host_spec import parse_host_spec
+from atomctl_tui.remote.site import read_remote_site
+from atomctl_tui.remote.ssh_link import SshLink, SshOptions
+from atomctl_tui.ui.job_server.hosts_status import HostsStatus
+from atomctl_tui.ui.workers.pane import WorkersPane
+from tests.fleet.fleet_console import fleet_console
 from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL
 from tests.waiting import wait_until_async

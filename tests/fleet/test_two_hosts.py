@@ -11,23 +11,23 @@ import os
 
 import pytest
 
-from atomctl_tui.audit import AUDIT_IDENTIFIER
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.ui.hosts_status import HostsStatus
-from atomctl_tui.ui.jobs_screen import JobsScreen
-from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
-from atomctl_tui.ui.panes.job_server import JobServerPane
-from atomctl_tui.ui.panes.journal import JournalPane
-from atomctl_tui.ui.panes.queues import QueuesPane
-from tests.fleet.two_labs import (
+from atomctl_tui.lab.two_labs import (
     SSHD_UNIT,
     TwoLabs,
     console_args,
-    fleet_console,
     link_atom_root,
     point_workers_at,
     reset_start_limits,
 )
+from atomctl_tui.systemd.audit import AUDIT_IDENTIFIER
+from atomctl_tui.ui.job_server.hosts_status import HostsStatus
+from atomctl_tui.ui.job_server.pane import JobServerPane
+from atomctl_tui.ui.journal.pane import JournalPane
+from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
+from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+from atomctl_tui.ui.queues.pane import QueuesPane
+from tests.fleet.fleet_console import fleet_console
 from tests.lab_units import BOOT_WORKERS, main_pid
 from tests.labs import boot, inside, lab_cli, unique_name
 from tests.ui.screen_text import screen_text

@@ -8,7 +8,9 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from atomctl_tui.journal import FollowerStatus, JournalEntry, JournalFollower, JournalSettings
+from atomctl_tui.journal.entries import JournalEntry
+from atomctl_tui.journal.follower import FollowerStatus, JournalFollower
+from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.lab.state import LabState
 
 

@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 
-from atomctl_tui.journal import JournalFollower, JournalSettings
+from atomctl_tui.journal.follower import JournalFollower
+from atomctl_tui.journal.scope import JournalSettings
 from tests.journal.lab_follower import is_running, journalctl_under, running_follower
 from tests.journal.writing import write_stream
 from tests.labs import inside, unique_name

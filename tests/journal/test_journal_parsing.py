@@ -10,20 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from atomctl_tui.journal import (
-    JournalEntry,
+from atomctl_tui.journal.entries import JournalEntry, format_entry, parse_entry, save_entries
+from atomctl_tui.journal.follower import _LineSplitter
+from atomctl_tui.journal.line_filter import FilterError, parse_filter
+from atomctl_tui.journal.log_text import CUT_MARKER
+from atomctl_tui.journal.scope import (
     JournalSettings,
-    _LineSplitter,
-    format_entry,
     journal_matches,
-    parse_entry,
     resolve_units,
-    save_entries,
     template_slice,
     unit_escape,
 )
-from atomctl_tui.line_filter import FilterError, parse_filter
-from atomctl_tui.log_text import CUT_MARKER
 from tests.journal.writing import NATIVE_CORPUS, STREAM_CORPUS
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "journal-hostile.jsonl"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from atomctl_tui.log_text import CUT_MARKER, MAX_LINE_CHARS, clean_line, decode_field
+from atomctl_tui.journal.log_text import CUT_MARKER, MAX_LINE_CHARS, clean_line, decode_field
 from tests.journal.writing import NATIVE_CORPUS, STREAM_CORPUS
 
 

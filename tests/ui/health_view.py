@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 
 from textual.pilot import Pilot
 
-from atomctl_tui.health import Finding, HealthRules
+from atomctl_tui.health.findings import Finding, HealthRules
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.health_screen import HealthScreen
+from atomctl_tui.ui.health.screen import HealthScreen
 from tests.ui.workers_console import SMALL_TERMINAL
 from tests.waiting import wait_until_async
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.help_screen import HelpScreen
-from atomctl_tui.ui.panes.pane import Pane
+from atomctl_tui.ui.help.screen import HelpScreen
+from atomctl_tui.ui.widgets.pane import Pane
 
 SMALL_TERMINAL = (80, 24)
 

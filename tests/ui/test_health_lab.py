@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
-from atomctl_tui.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING
-from atomctl_tui.health import (
+from atomctl_tui.health.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING
+from atomctl_tui.health.findings import (
     HOST_DISCONNECTED,
     JOBS_NOT_TAKEN,
     NOT_REGISTERED,
@@ -26,8 +26,9 @@ from atomctl_tui.health import (
 )
 from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.ui.health_strip import HealthStrip
-from tests.fleet.two_labs import SSHD_UNIT, fleet_console
+from atomctl_tui.lab.two_labs import SSHD_UNIT
+from atomctl_tui.ui.health.strip import HealthStrip
+from tests.fleet.fleet_console import fleet_console
 from tests.gearman_lab import (
     closed_port,
     gearadmin_table,

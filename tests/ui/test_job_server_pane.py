@@ -8,10 +8,10 @@ import asyncio
 import pytest
 
 from atomctl_tui.config import resolve_settings
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
+from atomctl_tui.ui.job_server.pane import JobServerPane
 from atomctl_tui.ui.messages import GearmanWorkersSeen
-from atomctl_tui.ui.panes.job_server import JobServerPane
 from tests.gearman_lab import lab_settings, wait_in_thread, worker_units
 from tests.labs import boot, inside, lab_cli, unique_name, unit_property
 from tests.test_gearman_admin_hostile import fake_server

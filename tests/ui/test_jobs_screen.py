@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.confirm_screen import ConfirmScreen
-from atomctl_tui.ui.jobs_screen import JobsScreen
-from atomctl_tui.ui.panes.queues import QueuesPane
+from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+from atomctl_tui.ui.queues.pane import QueuesPane
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from tests.gearman_lab import drain, gearadmin, lab_settings, stop_workers, submit, wait_in_thread
 from tests.labs import inside
 from tests.waiting import wait_until

@@ -10,13 +10,14 @@ import sys
 
 from textual.command import CommandList
 
-from atomctl_tui.journal import AUDIT_IDENTIFIER, JournalSettings
+from atomctl_tui.journal.scope import JournalSettings
+from atomctl_tui.systemd.audit import AUDIT_IDENTIFIER
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.ui.help.screen import HelpScreen
+from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
 from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
-from atomctl_tui.ui.panes.journal import JournalPane
 from tests.gearman_lab import lab_settings
 from tests.journal.lab_follower import journalctl_under
 from tests.journal.writing import (

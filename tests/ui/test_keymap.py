@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from atomctl_tui.config import resolve_settings
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.help_screen import HelpScreen
-from atomctl_tui.ui.jobs_screen import JobsScreen
-from atomctl_tui.ui.panes.queues import QueuesPane
+from atomctl_tui.ui.help.screen import HelpScreen
+from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+from atomctl_tui.ui.queues.pane import QueuesPane
 
 SMALL_TERMINAL = (80, 24)
 

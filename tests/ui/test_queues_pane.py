@@ -6,8 +6,8 @@ import asyncio
 import re
 
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.panes.job_server import JobServerPane
-from atomctl_tui.ui.panes.queues import QueuesPane
+from atomctl_tui.ui.job_server.pane import JobServerPane
+from atomctl_tui.ui.queues.pane import QueuesPane
 from tests.gearman_lab import (
     drain,
     gearadmin_table,

@@ -7,7 +7,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from atomctl_tui.ui.table_cells import update_cell_growing
+from atomctl_tui.ui.widgets.table_cells import update_cell_growing
 
 
 class OneTable(App[None]):

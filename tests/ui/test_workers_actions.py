@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from atomctl_tui.audit import invoking_user
 from atomctl_tui.lab.state import LabState
+from atomctl_tui.systemd.audit import invoking_user
 from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property

@@ -6,10 +6,10 @@ No lab here: the host named below has no system bus, which is itself a case to h
 from __future__ import annotations
 
 from atomctl_tui.cli import build_parser
-from atomctl_tui.hosts import Host
-from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.ui.help.screen import HelpScreen
 from atomctl_tui.ui.palette import binding_commands
-from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.ui.workers.pane import WorkersPane
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp
 from tests.waiting import wait_until_async
 

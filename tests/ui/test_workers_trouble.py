@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from textual.widgets.data_table import ColumnKey
 
-from atomctl_tui import systemd_bus
 from atomctl_tui.atom import JOB_SERVER_UNIT
-from atomctl_tui.hosts import Host
 from atomctl_tui.lab.state import LabState
-from atomctl_tui.ui.confirm_screen import ConfirmScreen
-from atomctl_tui.ui.help_screen import HelpScreen
+from atomctl_tui.remote.hosts import Host
+from atomctl_tui.systemd import bus as systemd_bus
+from atomctl_tui.systemd.actions import Action
+from atomctl_tui.ui.help.screen import HelpScreen
 from atomctl_tui.ui.palette import binding_commands
-from atomctl_tui.unit_actions import Action
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from atomctl_tui.hosts import Host
+from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
-from atomctl_tui.ui.panes.workers import WorkersPane
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
+from atomctl_tui.ui.workers.pane import WorkersPane
 from tests.waiting import wait_until_async
 
 SMALL_TERMINAL = (80, 24)

@@ -8,7 +8,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from atomctl_tui.ui.panes.journal import JournalPane
+from atomctl_tui.ui.journal.pane import JournalPane
 
 
 class JournalCommands(Provider):

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from atomctl_tui.journal import JournalEntry, save_entries
+from atomctl_tui.journal.entries import JournalEntry, save_entries
 
 
 def save_error_words(path: Path, error: OSError) -> str:

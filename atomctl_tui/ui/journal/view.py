@@ -19,8 +19,8 @@ from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from atomctl_tui.journal import JournalEntry
-from atomctl_tui.line_filter import LineFilter
+from atomctl_tui.journal.entries import JournalEntry
+from atomctl_tui.journal.line_filter import LineFilter
 
 TIME_WIDTH = len("00:00:00 ")
 

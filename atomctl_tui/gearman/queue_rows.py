@@ -1,0 +1,191 @@
+"""Queue rows per function, AtoM sites and alerts, from the servers' snapshots.
+
+Two things are outages for AtoM's users and become alerts: jobs waiting on a function that
+no worker can do, and an AtoM job type of this site with no capable worker on any server —
+AtoM then refuses to queue it ("No Gearman worker available that can handle the job X"),
+even while every queue is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from atomctl_tui.atom import describe_job_class, split_function_name
+from atomctl_tui.gearman.watch import ServerSnapshot
+
+THIS_SITE = "this site"
+NOT_ATOM = "-"  # a function without AtoM's md5 prefix
+
+WAITING_WITHOUT_WORKER = "waiting-without-worker"
+NO_CAPABLE_WORKER = "no-capable-worker"
+SERVER_UNREACHABLE = "server-unreachable"
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One function on one server, as the Queues pane and `status --json` show it."""
+
+    server: str
+    function: str
+    job_class: str  # the function without its site prefix
+    worker_type: str  # the gearman.yml worker type that runs this job class, or ""
+    site: str  # THIS_SITE, "site 3f2a1b" for another AtoM site, NOT_ATOM
+    description: str
+    total: int
+    running: int
+    waiting: int
+    workers: int
+    high: int
+    normal: int
+    low: int
+    alerts: tuple[str, ...] = ()  # WAITING_WITHOUT_WORKER and/or NO_CAPABLE_WORKER
+
+    @property
+    def key(self) -> str:
+        return f"{self.server} {self.function}"
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    message: str
+    server: str | None = None
+    job_class: str | None = None
+
+
+class SiteNames:
+    """Names AtoM sites by their prefix: this site, or ``site`` + the prefix's first digits."""
+
+    def __init__(self, own_prefix: str | None) -> None:
+        self.own_prefix = own_prefix
+
+    def name(self, prefix: str | None) -> str:
+        if prefix is None:
+            return NOT_ATOM
+        if prefix == self.own_prefix:
+            return THIS_SITE
+        return f"site {prefix[:6]}"
+
+
+def build_queue_rows(
+    snapshots: Iterable[ServerSnapshot],
+    *,
+    site_prefix: str | None,
+    worker_types: Mapping[str, Iterable[str]],
+    reuse: dict | None = None,
+) -> list[QueueRow]:
+    """Every function of every reachable server, with its alert.
+
+    ``worker_types`` are this site's (gearman.yml): each of their job classes with no
+    capable worker anywhere gets a row even when the server has never heard of it.
+    ``reuse`` (kept by the caller between polls) gives back the same row object for a function
+    that did not change, so a caller can skip it by identity.
+    """
+    known = reuse if reuse is not None else {}
+    made: dict = {}
+    type_of: dict[str, str] = {}
+    for worker_type, classes in worker_types.items():
+        for job_class in classes:
+            type_of.setdefault(job_class, worker_type)
+    sites = SiteNames(site_prefix)
+    reachable = [s for s in snapshots if s.reachable]
+    capable: dict[str, int] = {}
+    for snapshot in reachable:
+        for stats in snapshot.functions:
+            capable[stats.function] = capable.get(stats.function, 0) + stats.workers
+    unserved = set()
+    if site_prefix is not None and reachable:
+        unserved = {c for c in type_of if capable.get(site_prefix + c, 0) == 0}
+
+    rows: list[QueueRow] = []
+    for snapshot in reachable:
+        for stats in snapshot.functions:
+            prefix, job_class = split_function_name(stats.function)
+            alerts = []
+            if stats.waiting > 0 and stats.workers == 0:
+                alerts.append(WAITING_WITHOUT_WORKER)
+            if prefix == site_prefix and job_class in unserved:
+                alerts.append(NO_CAPABLE_WORKER)
+            memo_key = (snapshot.server, stats, tuple(alerts))
+            row = known.get(memo_key)
+            if row is not None:
+                made[memo_key] = row
+                rows.append(row)
+                continue
+            row = made[memo_key] = QueueRow(
+                server=snapshot.server,
+                function=stats.function,
+                job_class=job_class,
+                worker_type=type_of.get(job_class, "") if prefix else "",
+                site=sites.name(prefix),
+                description=describe_job_class(job_class) if prefix else "",
+                total=stats.total,
+                running=stats.running,
+                waiting=stats.waiting,
+                workers=stats.workers,
+                high=stats.high,
+                normal=stats.normal,
+                low=stats.low,
+                alerts=tuple(alerts),
+            )
+            rows.append(row)
+    if unserved:
+        # The alert must be visible in the table even when no server knows the function.
+        first = reachable[0].server
+        known = {(r.server, r.function) for r in rows}
+        for job_class in sorted(unserved):
+            if not any((s.server, site_prefix + job_class) in known for s in reachable):
+                rows.append(
+                    QueueRow(
+                        server=first,
+                        function=site_prefix + job_class,
+                        job_class=job_class,
+                        worker_type=type_of[job_class],
+                        site=THIS_SITE,
+                        description=describe_job_class(job_class),
+                        total=0,
+                        running=0,
+                        waiting=0,
+                        workers=0,
+                        high=0,
+                        normal=0,
+                        low=0,
+                        alerts=(NO_CAPABLE_WORKER,),
+                    )
+                )
+    if reuse is not None:
+        reuse.clear()
+        reuse.update(made)
+    return rows
+
+
+def find_alerts(snapshots: Iterable[ServerSnapshot], rows: Iterable[QueueRow]) -> list[Alert]:
+    """Unreachable servers, waiting jobs without worker, AtoM job types without worker."""
+    alerts = [
+        Alert(SERVER_UNREACHABLE, f"{s.server} unreachable: {s.error}", server=s.server)
+        for s in snapshots
+        if not s.reachable
+    ]
+    unserved: dict[str, None] = {}
+    for row in rows:
+        if WAITING_WITHOUT_WORKER in row.alerts:
+            alerts.append(
+                Alert(
+                    WAITING_WITHOUT_WORKER,
+                    f"{row.job_class} ({row.site}): {row.waiting} waiting, no worker",
+                    server=row.server,
+                    job_class=row.job_class,
+                )
+            )
+        if NO_CAPABLE_WORKER in row.alerts:
+            unserved[row.job_class] = None
+    alerts.extend(
+        Alert(
+            NO_CAPABLE_WORKER,
+            f"{job_class}: no worker can run it, AtoM refuses to queue it",
+            job_class=job_class,
+        )
+        for job_class in unserved
+    )
+    return alerts

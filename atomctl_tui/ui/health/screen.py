@@ -1,0 +1,243 @@
+"""The Health view: every finding — what is wrong, where, since when — with what to do, and
+a key that does it through the usual unit-action flow (confirmations as in the Workers pane).
+
+Rows are keyed by finding and updated in place, so the cursor stays on the finding the admin
+is reading while others come and go.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from atomctl_tui.health.findings import Finding, Severity
+from atomctl_tui.systemd.actions import Action
+from atomctl_tui.systemd.unit_text import duration_text, unit_label
+from atomctl_tui.ui.keymap import key_display
+from atomctl_tui.ui.messages import ShowUnitJournal
+from atomctl_tui.ui.unit_action_flow import run_unit_action
+
+if TYPE_CHECKING:
+    from atomctl_tui.ui.health.strip import HealthStrip
+
+MARKS = {Severity.CRITICAL: "✖", Severity.WARNING: "▲", Severity.INFO: "●"}
+STYLES = {Severity.CRITICAL: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "green"}
+COLUMNS = (("mark", ""), ("since", "Since"), ("where", "Where"), ("what", "What"))
+
+
+class Mark(Text):
+    """A finding's severity mark, and its place in the list (the table sorts by it)."""
+
+    __slots__ = ("rank",)
+
+    def __init__(self, mark: str, rank: int, **style) -> None:
+        super().__init__(mark, **style)
+        self.rank = rank
+
+
+class HealthScreen(Screen[None]):
+    SCREEN_TITLE = "Health"
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back to the panes", id="health.close"),
+        Binding("enter", "fix", "Do what it suggests", id="health.fix"),
+        Binding("j", "journal", "Its journal", id="health.journal"),
+        Binding("up", "cursor_up", "Previous finding", show=False, id="health.up"),
+        Binding("down", "cursor_down", "Next finding", show=False, id="health.down"),
+        Binding("home", "first", "First finding", show=False, id="health.first"),
+        Binding("end", "last", "Last finding", show=False, id="health.last"),
+    ]
+
+    def __init__(self, strip: HealthStrip) -> None:
+        super().__init__()
+        self.strip = strip
+        self.table: DataTable[Text] | None = None  # set once mounted: shown from then on
+        self.findings: dict[str, Finding] = {}
+        # True once the findings shown rest on a poll and every host's units: what a Pilot
+        # script waits for before it reads them (or takes a screenshot).
+        self.ready = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="health", classes="pane") as frame:
+            frame.border_title = "Health"
+            yield Static(Text(""), id="health-summary")
+            table: DataTable[Text] = DataTable(id="health-table", cursor_type="row")
+            table.can_focus = False  # the screen drives its cursor (enter acts on a finding)
+            for key, label in COLUMNS:
+                table.add_column(label, key=key)
+            yield table
+            yield Static(Text(""), id="health-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Kept, not queried: an update may arrive while the screen is being taken down.
+        self.summary = self.query_one("#health-summary", Static)
+        self.detail = self.query_one("#health-detail", Static)
+        self.table = self.query_one("#health-table", DataTable)
+        self.show(self.strip.findings, ready=self.strip.ready)
+
+    # --- showing ---
+
+    def show(self, findings: Sequence[Finding], *, ready: bool) -> None:
+        """Show ``findings`` (most severe first): rows updated by key, the cursor kept on the
+        finding it was on."""
+        table = self.table
+        if table is None:
+            return  # not mounted yet: it shows the strip's findings when it is
+        current = self.current_key()
+        wanted = {finding.key: finding for finding in findings}
+        for key in [k for k in self.findings if k not in wanted]:
+            table.remove_row(key)
+        now = time.time()
+        for rank, (key, finding) in enumerate(wanted.items()):
+            cells = self._cells(finding, rank, now)
+            if key in self.findings:
+                for (column, _label), cell in zip(COLUMNS, cells, strict=True):
+                    table.update_cell(key, column, cell, update_width=True)
+            else:
+                table.add_row(*cells, key=key)
+        self.findings = wanted
+        if table.row_count:
+            table.sort("mark", key=lambda mark: mark.rank)
+            if current in wanted:
+                table.move_cursor(row=table.get_row_index(current), animate=False)
+        self.ready = ready
+        self._show_summary()
+        self._show_detail()
+        self.refresh_bindings()
+
+    def _cells(self, finding: Finding, rank: int, now: float) -> tuple[Text, ...]:
+        since = ""
+        if finding.since is not None:
+            shape = "%H:%M:%S" if now - finding.since < 86400 else "%Y-%m-%d"
+            since = time.strftime(shape, time.localtime(finding.since))
+        return (
+            Mark(MARKS[finding.severity], rank, style=STYLES[finding.severity]),
+            Text(since),
+            Text(self._where(finding), no_wrap=True),
+            Text(finding.problem, no_wrap=True),
+        )
+
+    def _where(self, finding: Finding) -> str:
+        """The unit (and its host, with several hosts), else the finding's subject."""
+        if finding.unit is None:
+            return finding.subject
+        where = unit_label(finding.unit)
+        return f"{where} on {finding.host}" if self.app.fleet.several else where
+
+    def _show_summary(self) -> None:
+        findings = list(self.findings.values())
+        text = Text()
+        if not self.ready:
+            text.append("Checking: waiting for the job servers and systemd…  ")
+        elif not findings:
+            text.append("● No problems found.", style="green")
+        for severity in Severity:
+            count = sum(1 for f in findings if f.severity == severity)
+            if count:
+                word = severity.word if severity != Severity.INFO else "note"
+                text.append(f"{MARKS[severity]} {count} {word}  ", style=STYLES[severity])
+        self.summary.update(text)
+
+    def selected(self) -> Finding | None:
+        return self.findings.get(self.current_key() or "")
+
+    def current_key(self) -> str | None:
+        table = self.table
+        if table is None or not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+
+    def _show_detail(self) -> None:
+        finding = self.selected()
+        text = Text()
+        if finding is not None:
+            severity = finding.severity
+            text.append(f"{MARKS[severity]} {severity.word}", STYLES[severity])
+            text.append(f" · {self._where(finding)}")
+            if finding.since is not None:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(finding.since))
+                text.append(f" · since {when} ({duration_text(time.time() - finding.since)})")
+            text.append(f"\n{finding.problem}\n")
+            text.append("What to do: ", style="bold")
+            text.append(finding.advice)
+            keys = self._suggested_keys(finding)
+            if keys:
+                text.append(f"\n{keys}", style="bold")
+        self.detail.update(text)
+
+    def _suggested_keys(self, finding: Finding) -> str:
+        keys = []
+        bindings = {b.id: b for b in Binding.make_bindings(self.BINDINGS)}
+        if finding.fix is not None and not self.app.read_only:
+            keys.append(f"{key_display(self.app, bindings['health.fix'])}: {finding.fix.words}")
+        if finding.journal is not None:
+            key = key_display(self.app, bindings["health.journal"])
+            keys.append(f"{key}: the journal of {unit_label(finding.journal)}")
+        return " · ".join(keys)
+
+    # --- keys ---
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "fix":
+            if self.app.read_only:
+                return False  # not offered at all, as in the Workers pane
+            finding = self.selected()
+            return True if finding is not None and finding.fix is not None else None
+        if action == "journal":
+            finding = self.selected()
+            return True if finding is not None and finding.journal is not None else None
+        return True
+
+    def _moved(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+        self._moved()
+
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+        self._moved()
+
+    def action_first(self) -> None:
+        self.table.move_cursor(row=0)
+        self._moved()
+
+    def action_last(self) -> None:
+        self.table.move_cursor(row=max(0, self.table.row_count - 1))
+        self._moved()
+
+    def action_journal(self) -> None:
+        finding = self.selected()
+        if finding is None or finding.journal is None:
+            return
+        host = finding.host if self.app.fleet.several else None
+        self.app.pop_screen()
+        self.app.post_message(ShowUnitJournal(finding.journal, host))
+
+    def action_fix(self) -> None:
+        finding = self.selected()
+        if finding is None or finding.fix is None:
+            return
+        self.run_worker(self._fix(finding), group="unit-actions")
+
+    async def _fix(self, finding: Finding) -> None:
+        fix = finding.fix
+        assert fix is not None
+        actions = self.app.fleet.member(fix.host).units.actions(self.app.worker_patterns)
+        for action, units in fix.steps:
+            outcomes = await run_unit_action(self, [(actions, list(units))], action)
+            if not outcomes or not all(outcome.ok for outcome in outcomes):
+                return  # cancelled, or it failed (the notification says why): stop there
+            if action is Action.ADD_WORKER:
+                return

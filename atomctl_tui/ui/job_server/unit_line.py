@@ -1,0 +1,129 @@
+"""The job server's own systemd unit (gearman-job-server.service): its state and the same keys.
+
+Lives in the Job server pane, as one focusable line per host.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import Static
+
+from atomctl_tui.atom import JOB_SERVER_UNIT
+from atomctl_tui.systemd.actions import Action, UnitActions
+from atomctl_tui.systemd.bus import ConnectionStatus
+from atomctl_tui.systemd.unit_text import pid_text, result_text, state_kind, state_text, uptime_text
+from atomctl_tui.systemd.units import UnitState
+from atomctl_tui.ui.messages import ShowUnitJournal, UnitsChanged
+from atomctl_tui.ui.unit_action_flow import run_unit_action
+
+UPTIME_REFRESH_SECONDS = 5.0
+
+ACTIONS = {
+    "start": Action.START,
+    "stop": Action.STOP,
+    "restart": Action.RESTART,
+    "enable": Action.ENABLE,
+    "disable": Action.DISABLE,
+    "reset_failed": Action.RESET_FAILED,
+}
+
+
+class JobServerUnit(Static, can_focus=True):
+    PANE_TITLE = "Job server unit"  # how the help and the palette name its keys
+    COMPONENT_CLASSES = {
+        "unit--failed",
+        "unit--active",
+        "unit--changing",
+        "unit--inactive",
+    }
+    BINDINGS = [
+        Binding("s", "act('start')", "Start", id="job_server_unit.start"),
+        Binding("x", "act('stop')", "Stop", id="job_server_unit.stop"),
+        Binding("r", "act('restart')", "Restart", id="job_server_unit.restart"),
+        Binding("e", "act('enable')", "Enable", id="job_server_unit.enable"),
+        Binding("d", "act('disable')", "Disable", id="job_server_unit.disable"),
+        Binding("f", "act('reset_failed')", "Reset failed", id="job_server_unit.reset_failed"),
+        Binding("j", "journal", "Unit journal", id="job_server_unit.journal"),
+    ]
+
+    def __init__(self, host_label: str | None = None, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.host_label = host_label  # None: the console's only host
+        self.state: UnitState | None = None
+        self.status = ConnectionStatus(connected=False, detail="connecting to systemd")
+        self._unsubscribe: Callable[[], None] | None = None
+        self._line = Text()
+
+    def on_mount(self) -> None:
+        units = self.app.fleet.member(self.host_label).units
+        self.actions: UnitActions = units.actions(self.app.worker_patterns)
+        self._unsubscribe = units.subscribe(lambda update: self.post_message(UnitsChanged(update)))
+        self.set_interval(UPTIME_REFRESH_SECONDS, self._show)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_units_changed(self, message: UnitsChanged) -> None:
+        update = message.update
+        if update.status is not None:
+            self.status = update.status
+        if JOB_SERVER_UNIT in update.changed:
+            self.state = update.changed[JOB_SERVER_UNIT]
+        elif JOB_SERVER_UNIT in update.removed:
+            self.state = None
+        self._show()
+
+    def _show(self) -> None:
+        where = f" on {self.host_label}" if self.host_label else ""
+        line = Text(f"{JOB_SERVER_UNIT.removesuffix('.service')}{where}: ")
+        if not self.status.connected:
+            # The Workers pane says why and when the next attempt is.
+            line.append(
+                "systemd not connected ", style=self.get_component_rich_style("unit--changing")
+            )
+        if self.state is None:
+            if self.status.connected:
+                line.append("no such unit", style=self.get_component_rich_style("unit--inactive"))
+            # One host among several without a job server of its own: nothing worth a line.
+            self.display = not (self.host_label and self.status.connected)
+            self._put(line)
+            return
+        self.display = True
+        kind = self.get_component_rich_style(f"unit--{state_kind(self.state)}")
+        line.append(state_text(self.state), style=kind)
+        result = result_text(self.state)
+        if result:
+            line.append(f" ({result})", style=self.get_component_rich_style("unit--failed"))
+        details = [
+            self.state.unit_file_state,
+            f"PID {pid_text(self.state)}" if self.state.main_pid else "",
+            f"up {uptime}" if (uptime := uptime_text(self.state, time.time())) else "",
+        ]
+        line.append("".join(f" · {detail}" for detail in details if detail))
+        self._put(line)
+
+    def _put(self, line: Text) -> None:
+        # Shown again every few seconds for its uptime: a repaint only when the line changed,
+        # and a new layout of the screen only when its length did (it may wrap anew).
+        if line == self._line:
+            return
+        self.update(line, layout=len(line) != len(self._line))
+        self._line = line
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In --read-only no action is offered: hidden from the footer, the help and the palette.
+        return not (action == "act" and self.app.read_only)
+
+    def action_act(self, name: str) -> None:
+        self.run_worker(
+            run_unit_action(self, [(self.actions, [JOB_SERVER_UNIT])], ACTIONS[name]),
+            group="unit-actions",
+        )
+
+    def action_journal(self) -> None:
+        self.post_message(ShowUnitJournal(JOB_SERVER_UNIT, self.host_label))

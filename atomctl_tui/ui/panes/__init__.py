@@ -1,1 +1,0 @@
-"""One pane per module: Job server, Queues, Workers, Journal."""
