@@ -38,7 +38,6 @@ from atomctl_tui.config import resolve_settings
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.job_server.pane import JobServerPane
 
 LAB_NAME = "bench-queues"
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]
@@ -75,31 +74,35 @@ def settings(lab: LabState, interval: float):
 
 
 async def time_refreshes(lab: LabState, functions: list[str], rounds: int) -> dict[str, list]:
-    # A long interval: the pane's own loop polls once, then every refresh here is ours.
+    """From asking the watch for a poll to every pane having taken it (and painted it)."""
+    # A long interval: the watch polls once, then every poll here is one we asked for.
     app = AtomctlApp(Host(label="bench"), settings=settings(lab, interval=3600))
     timings: dict[str, list[float]] = {"steady": [], "changed": [], "changed+paint": []}
     async with app.run_test(size=(80, 24)) as pilot:
-        pane = app.query_one(JobServerPane)
-        while pane.polls_completed < 1:
+        polls: list[float] = []
+        unsubscribe = app.job_servers.subscribe(lambda _: polls.append(time.perf_counter()))
+
+        async def poll(paint: bool) -> float:
+            seen = len(polls)
+            started = time.perf_counter()
+            app.job_servers.poll_now()
+            while len(polls) == seen:
+                await asyncio.sleep(0.0005)
+            await pilot.pause()  # the panes take the poll's messages
+            if paint:
+                await pilot.pause()  # the compositor renders the changed screen
+            return time.perf_counter() - started
+
+        while not polls:
             await pilot.pause(0.05)
         await pilot.pause()
         for _ in range(rounds):
-            started = time.perf_counter()
-            await pane.refresh_once()
-            timings["steady"].append(time.perf_counter() - started)
-            await pilot.pause()
+            timings["steady"].append(await poll(paint=False))
         for paint in (False, True):
             for _ in range(rounds):
                 queue_jobs(lab, random.sample(functions, 50))
-                started = time.perf_counter()
-                await pane.refresh_once()
-                if paint:
-                    await pilot.pause()  # the compositor renders the changed screen
-                timings["changed+paint" if paint else "changed"].append(
-                    time.perf_counter() - started
-                )
-                if not paint:
-                    await pilot.pause()
+                timings["changed+paint" if paint else "changed"].append(await poll(paint))
+        unsubscribe()
         rows = app.query_one("#queues-table").row_count
     assert rows >= FUNCTIONS, f"only {rows} rows in the Queues pane"
     return timings

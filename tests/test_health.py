@@ -12,7 +12,7 @@ from pathlib import Path
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES, WORKER_UNIT_PATTERNS
 from atomctl_tui.gearman.admin import parse_priority_line, parse_status_line, parse_workers_line
 from atomctl_tui.gearman.queue_rows import build_queue_rows
-from atomctl_tui.gearman.watch import ServerSnapshot, join_functions
+from atomctl_tui.gearman.snapshot import ServerSnapshot, join_functions
 from atomctl_tui.health.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, plugin_result
 from atomctl_tui.health.findings import (
     HOST_DISCONNECTED,

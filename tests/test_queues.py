@@ -15,8 +15,8 @@ from atomctl_tui.gearman.queue_rows import (
     build_queue_rows,
     find_alerts,
 )
+from atomctl_tui.gearman.snapshot import ServerSnapshot, join_functions
 from atomctl_tui.gearman.trend import WaitingHistory, sparkline
-from atomctl_tui.gearman.watch import ServerSnapshot, join_functions
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # The captures come from a lab whose AtoM root has this prefix.

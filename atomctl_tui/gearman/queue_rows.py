@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from atomctl_tui.atom import describe_job_class, split_function_name
-from atomctl_tui.gearman.watch import ServerSnapshot
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 
 THIS_SITE = "this site"
 NOT_ATOM = "-"  # a function without AtoM's md5 prefix

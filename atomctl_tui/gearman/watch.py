@@ -1,243 +1,110 @@
-"""Polling job servers: one snapshot per server per poll, reachable or not and since when.
+"""The job servers, watched: a poll of every server every ``interval`` seconds, handed to each
+listener — the console's one source of Gearman data.
 
-A poll asks ``getpid`` (its round trip is the server's response time), ``status``,
-``prioritystatus`` and ``workers``; ``version`` is asked once per connection. Servers are
-polled concurrently, each with its own client, so a silent server never delays another.
+The polls run on a thread of their own, with its own event loop: a slow server, a thousand
+functions to join, never cost the UI a frame. One poll at a time; the next starts
+``interval`` after the previous one started, or right after it when it took longer, or at
+once on ``poll_now()``. Listeners are called on that thread, with each poll's snapshots
+(one per server); they must return quickly and never call back into the watch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
-from atomctl_tui.gearman.admin import (
-    DEFAULT_CALL_TIMEOUT,
-    DEFAULT_CONNECT_TIMEOUT,
-    FunctionPriorities,
-    FunctionStatus,
-    GearmanAdminClient,
-    GearmanAdminError,
-    WorkerConnection,
-)
-from atomctl_tui.gearman.servers import ServerAddress
+from atomctl_tui.gearman.poller import JobServersPoller
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 
-if TYPE_CHECKING:
-    from atomctl_tui.fleet import GearmanTarget
-
-
-@dataclass(frozen=True)
-class FunctionStats:
-    """One function on one server: ``status`` and ``prioritystatus`` joined."""
-
-    function: str
-    total: int  # queued + running
-    running: int
-    workers: int  # connections that can do this function
-    high: int  # waiting jobs per priority
-    normal: int
-    low: int
-
-    @property
-    def waiting(self) -> int:
-        return max(0, self.total - self.running)
-
-
-@dataclass(frozen=True)
-class ServerSnapshot:
-    """What one poll learned about one server."""
-
-    server: str
-    reachable: bool
-    since: float  # time.time() when the server last became reachable or unreachable
-    polled_at: float
-    error: str | None = None  # why it is unreachable or a poll failed, in words
-    version: str | None = None
-    pid: int | None = None
-    rtt: float | None = None  # seconds for `getpid`
-    functions: tuple[FunctionStats, ...] = ()
-    connections: tuple[WorkerConnection, ...] = ()
-    malformed: int = 0  # reply lines that could not be read, skipped
-    total: int = 0  # the sums over ``functions``
-    running: int = 0
-    waiting: int = 0
-
-    @property
-    def worker_connections(self) -> tuple[WorkerConnection, ...]:
-        """Connections that registered at least one function: workers, not clients or us."""
-        return tuple(c for c in self.connections if c.functions)
-
-
-def join_functions(
-    status: Iterable[FunctionStatus],
-    priorities: Iterable[FunctionPriorities],
-    reuse: dict | None = None,
-) -> tuple[FunctionStats, ...]:
-    """Join `status` and `prioritystatus` by function, in `status` order.
-
-    The two replies are taken a moment apart: a function missing from `prioritystatus`
-    counts its waiting jobs as normal priority rather than losing them. ``reuse`` (kept by the
-    caller between polls) gives back the same object for a function whose lines did not change.
-    """
-    by_function = {p.function: p for p in priorities}
-    known = reuse if reuse is not None else {}
-    joined = {}
-    for s in status:
-        p = by_function.get(s.function)
-        if p is None:
-            p = FunctionPriorities(s.function, 0, s.waiting, 0, s.workers)
-        stats = known.get((s, p))
-        if stats is None:
-            stats = FunctionStats(
-                s.function, s.total, s.running, s.workers, p.high, p.normal, p.low
-            )
-        joined[(s, p)] = stats
-    if reuse is not None:
-        reuse.clear()
-        reuse.update(joined)
-    return tuple(joined.values())
-
-
-class ServerWatcher:
-    """Polls one server, keeping its connection between polls and its state's start time."""
-
-    def __init__(
-        self,
-        address: ServerAddress,
-        *,
-        name: str | None = None,
-        unix_path: Path | None = None,
-        via: str | None = None,
-        blocked: Callable[[], str | None] | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        call_timeout: float = DEFAULT_CALL_TIMEOUT,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.address = address
-        self.name = name or str(address)
-        self.via = via  # the host whose SSH connection reaches the server (unix_path), if any
-        self.blocked = blocked  # why the way to the server is down now (no SSH), if it is
-        self.client = GearmanAdminClient(
-            address.host,
-            address.port,
-            connect_timeout=connect_timeout,
-            call_timeout=call_timeout,
-            unix_path=unix_path,
-        )
-        self.clock = clock
-        self._last: ServerSnapshot | None = None
-        self._version: str | None = None
-        self._pid: int | None = None
-        self._joined: tuple[object, object, tuple[FunctionStats, ...], tuple[int, ...]] | None
-        self._joined = None
-        self._stats_by_lines: dict = {}
-
-    async def poll(self) -> ServerSnapshot:
-        now = self.clock()
-        try:
-            why = self.blocked() if self.blocked is not None else None
-            if why is not None:
-                await self.client.close()
-                raise GearmanAdminError(why)
-            started = time.perf_counter()
-            pid = await self.client.getpid()
-            rtt = time.perf_counter() - started
-            if self._version is None or pid != self._pid:
-                self._version = await self.client.version()
-            self._pid = pid
-            status = await self.client.status()
-            priorities = await self.client.priority_status()
-            workers = await self.client.workers()
-        except GearmanAdminError as exc:
-            self._version = None
-            snapshot = ServerSnapshot(
-                server=self.name,
-                reachable=False,
-                since=self._since(now, reachable=False),
-                polled_at=now,
-                error=self._error_words(exc),
-            )
-        else:
-            snapshot = ServerSnapshot(
-                server=self.name,
-                reachable=True,
-                since=self._since(now, reachable=True),
-                polled_at=now,
-                version=self._version,
-                pid=pid,
-                rtt=rtt,
-                **self._join(status.items, priorities.items),
-                connections=workers.items,
-                malformed=status.malformed + priorities.malformed + workers.malformed,
-            )
-        self._last = snapshot
-        return snapshot
-
-    def _error_words(self, exc: GearmanAdminError) -> str:
-        words = str(exc).removeprefix(f"{self.address}: ")
-        if self.via is not None and self.blocked is not None and self.blocked() is None:
-            # Through a forward, "refused" on the host arrives as a reset or an early close.
-            words += f" (through the SSH connection to {self.via}: is gearmand listening there?)"
-        return words
-
-    def _join(self, status, priorities) -> dict:
-        """The snapshot's functions and their sums. Unchanged replies come back as the same
-        objects: then so do these, without another pass over a thousand functions."""
-        if self._joined is None or self._joined[:2] != (status, priorities):
-            joined = join_functions(status, priorities, self._stats_by_lines)
-            sums = (
-                sum(f.total for f in joined),
-                sum(f.running for f in joined),
-                sum(f.waiting for f in joined),
-            )
-            self._joined = (status, priorities, joined, sums)
-        _, _, joined, (total, running, waiting) = self._joined
-        return {"functions": joined, "total": total, "running": running, "waiting": waiting}
-
-    def _since(self, now: float, *, reachable: bool) -> float:
-        if self._last is not None and self._last.reachable == reachable:
-            return self._last.since
-        return now
-
-    async def close(self) -> None:
-        await self.client.close()
+Snapshots = tuple[ServerSnapshot, ...]
+Listener = Callable[[Snapshots], None]
 
 
 class JobServersWatch:
-    """Every configured server, polled together."""
+    """Polls ``poller``'s servers while anyone listens; the thread starts with the first
+    listener and ends with the last one, or at ``close()`` (a watch is not started again)."""
 
-    def __init__(self, addresses: Iterable[ServerAddress], **watcher_options) -> None:
-        self.watchers = [ServerWatcher(a, **watcher_options) for a in addresses]
+    def __init__(self, poller: JobServersPoller, *, interval: float) -> None:
+        self.poller = poller
+        self.interval = interval
+        self.servers: Sequence[str] = tuple(p.name for p in poller.pollers)
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self._latest: Snapshots | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
 
-    @classmethod
-    def of_targets(cls, targets: Iterable[GearmanTarget], **watcher_options) -> JobServersWatch:
-        """The servers of a fleet, each reached its own way (directly, or through SSH)."""
-        watch = cls(())
-        watch.watchers = [
-            ServerWatcher(
-                target.address,
-                name=target.name,
-                unix_path=target.socket_path,
-                via=target.via,
-                blocked=target.blocked,
-                **watcher_options,
-            )
-            for target in targets
-        ]
-        return watch
+    @property
+    def latest(self) -> Snapshots | None:
+        """The last poll's snapshots (None before the first poll ends)."""
+        with self._lock:
+            return self._latest
 
-    async def poll(self) -> tuple[ServerSnapshot, ...]:
-        return tuple(await asyncio.gather(*(w.poll() for w in self.watchers)))
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with the last poll now (if there was one) and with each poll
+        from now on; returns unsubscribe."""
+        with self._lock:
+            if self._latest is not None:
+                listener(self._latest)
+            self._listeners.append(listener)
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(
+                    target=self._run, name="gearman-watch", daemon=True
+                )
+                self._thread.start()
 
-    def watcher(self, server: str) -> ServerWatcher | None:
-        return next((w for w in self.watchers if w.name == server), None)
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+                last = not self._listeners
+            if last:
+                self.close()
 
-    async def close(self) -> None:
-        await asyncio.gather(*(w.close() for w in self.watchers))
+        return unsubscribe
+
+    def poll_now(self) -> None:
+        """Start the next poll now rather than at its time."""
+        with self._lock:
+            loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has just closed
+                loop.call_soon_threadsafe(wake.set)
+
+    def close(self) -> None:
+        """Stop polling, for good: the thread ends after the poll in progress (bounded by the
+        client's timeouts) and closes every connection. Never waits: the UI thread calls it."""
+        with self._lock:
+            self._stopping = True
+        self.poll_now()
+
+    def _run(self) -> None:
+        asyncio.run(self._poll_forever())
+
+    async def _poll_forever(self) -> None:
+        wake = asyncio.Event()
+        with self._lock:
+            self._loop, self._wake = asyncio.get_running_loop(), wake
+        try:
+            while not self._stopping:
+                started = time.monotonic()
+                snapshots = await self.poller.poll()
+                with self._lock:
+                    if self._stopping:
+                        break
+                    self._latest = snapshots
+                    for listener in list(self._listeners):
+                        listener(snapshots)
+                await pause_between_polls(wake, self.interval - (time.monotonic() - started))
+        finally:
+            with self._lock:
+                self._loop = self._wake = None
+            await self.poller.close()
 
 
 async def pause_between_polls(wake: asyncio.Event, seconds: float) -> None:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet, GearmanTarget, open_fleet
+from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.queue_rows import NOT_ATOM, THIS_SITE, QueueRow, build_queue_rows
-from atomctl_tui.gearman.watch import JobServersWatch, ServerSnapshot
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.health.findings import Finding, HealthInputs, HealthRules, HealthTracker, Severity
 from atomctl_tui.health.sources import (
     UnitsReading,
@@ -96,11 +97,11 @@ def run_check(settings: Settings, rules: HealthRules, *, timeout: float = DEFAUL
 async def _poll_once(targets: Sequence[GearmanTarget], seconds: float):
     # Connect and call timeouts share what is left: a silent server cannot outlast the check.
     each = max(0.5, seconds / 2)
-    watch = JobServersWatch.of_targets(targets, connect_timeout=each, call_timeout=each)
+    poller = JobServersPoller.of_targets(targets, connect_timeout=each, call_timeout=each)
     try:
-        return await watch.poll()
+        return await poller.poll()
     finally:
-        await watch.close()
+        await poller.close()
 
 
 def _inputs(

@@ -33,7 +33,7 @@ from atomctl_tui.fleet import is_loopback
 from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import Owners, RegistrationKind, registration_of
 from atomctl_tui.gearman.servers import ServerAddressError, parse_server_address
-from atomctl_tui.gearman.watch import ServerSnapshot
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.bus import ConnectionStatus

@@ -7,8 +7,9 @@ import time
 from dataclasses import asdict
 
 from atomctl_tui.config import Settings
+from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.queue_rows import QueueRow, build_queue_rows, find_alerts
-from atomctl_tui.gearman.watch import JobServersWatch, ServerSnapshot
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 
 EXIT_OK = 0
 EXIT_UNREACHABLE = 2
@@ -16,11 +17,11 @@ FORMAT_VERSION = 1
 
 
 async def take_snapshots(settings: Settings) -> tuple[ServerSnapshot, ...]:
-    watch = JobServersWatch(settings.servers)
+    poller = JobServersPoller(settings.servers)
     try:
-        return await watch.poll()
+        return await poller.poll()
     finally:
-        await watch.close()
+        await poller.close()
 
 
 def exit_status(snapshots: tuple[ServerSnapshot, ...]) -> int:

@@ -17,6 +17,8 @@ from textual.widgets import Footer, Header
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.fleet import Fleet
+from atomctl_tui.gearman.poller import JobServersPoller
+from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.findings import HealthRules
 from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.remote.hosts import Host
@@ -28,7 +30,7 @@ from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.journal.commands import JournalCommands
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.keymap import apply_keymap
-from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitActionFinished
+from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.palette import binding_commands, offered_bindings
 from atomctl_tui.ui.queues.pane import QueuesPane
 from atomctl_tui.ui.widgets.pane import Pane
@@ -75,6 +77,11 @@ class AtomctlApp(App[None]):
             patterns = [*self.worker_patterns, JOB_SERVER_UNIT]
             fleet = Fleet.single(host, patterns, read_only=read_only)
         self.fleet = fleet
+        # The console's one source of Gearman data: every pane that shows it listens.
+        targets = fleet.gearman_targets(self.settings)
+        self.job_servers = JobServersWatch(
+            JobServersPoller.of_targets(targets), interval=self.settings.poll_interval
+        )
         labels = ", ".join(fleet.labels)
         self.sub_title = (
             labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
@@ -82,12 +89,18 @@ class AtomctlApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        self.health_strip = HealthStrip(self.health_rules, id="health-strip")
+        self.health_strip = HealthStrip(self.health_rules, self.job_servers, id="health-strip")
         yield self.health_strip
         with Container(id="panes"):
-            yield JobServerPane(id="job-server")
-            yield QueuesPane(id="queues")
-            yield WorkersPane(id="workers")
+            yield JobServerPane(self.fleet, self.settings, self.job_servers, id="job-server")
+            yield QueuesPane(self.fleet, self.settings, self.job_servers, id="queues")
+            yield WorkersPane(
+                self.fleet,
+                self.worker_patterns,
+                self.job_servers,
+                read_only=self.read_only,
+                id="workers",
+            )
             hosts = [member.host for member in self.fleet.members]
             yield JournalPane(hosts, self.journal_settings, id="journal")
         yield Footer()
@@ -132,7 +145,3 @@ class AtomctlApp(App[None]):
         yield from binding_commands(screen)
         yield from super().get_system_commands(screen)
 
-    def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
-        # The Workers pane matches each worker unit's MainPID to these connections.
-        for pane in self.query(WorkersPane):
-            pane.post_message(replace(message))

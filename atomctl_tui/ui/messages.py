@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from atomctl_tui.gearman.admin import WorkerConnection
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.journal.entries import JournalEntry
 from atomctl_tui.journal.follower import FollowerStatus
 from atomctl_tui.remote.ssh_link import LinkStatus
@@ -32,12 +32,10 @@ class UnitActionFinished(Message):
 
 
 @dataclass
-class GearmanWorkersSeen(Message):
-    """One poll's `workers` reply from a job server: who is connected, with which client id."""
+class JobServersPolled(Message, bubble=False):
+    """One poll of every job server; posted from the Gearman watch's thread to each widget."""
 
-    server: str
-    connections: list[WorkerConnection]
-    via: str | None = None  # the host whose SSH connection reaches the server, if any
+    snapshots: tuple[ServerSnapshot, ...]
 
 
 @dataclass

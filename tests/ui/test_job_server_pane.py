@@ -1,5 +1,5 @@
 """The Job server pane: gearmand stopped and started in a lab of its own, a hostile server, and
-the GearmanWorkersSeen message every poll sends."""
+the connections every poll hands the console's listeners."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from atomctl_tui.config import resolve_settings
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.job_server.pane import JobServerPane
-from atomctl_tui.ui.messages import GearmanWorkersSeen
 from tests.gearman_lab import lab_settings, wait_in_thread, worker_units
 from tests.labs import boot, inside, lab_cli, unique_name, unit_property
 from tests.test_gearman_admin_hostile import fake_server
+from tests.ui.polls import PollRecorder
 
 SMALL_TERMINAL = (80, 24)
 GEARMAND = "gearman-job-server.service"
@@ -38,14 +38,15 @@ async def test_stopped_job_server_shows_unreachable_then_recovered_within_two_po
     app = AtomctlApp(lab.host(), settings=lab_settings(lab, interval=0.3))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = app.query_one(JobServerPane)
+        polls = PollRecorder(app.job_servers)
         await wait_in_thread(lambda: pane.snapshots and pane.snapshots[0].reachable, what="up")
         first_pid = pane.snapshots[0].pid
         assert first_pid == int(unit_property(lab, GEARMAND, "MainPID"))
 
         await asyncio.to_thread(inside, lab, "systemctl", "stop", GEARMAND)
-        stopped_at = pane.polls_completed
+        stopped_at = polls.count
         await wait_in_thread(lambda: not pane.snapshots[0].reachable, what="unreachable")
-        assert pane.polls_completed - stopped_at <= 2
+        assert polls.count - stopped_at <= 2
         down_since = pane.snapshots[0].since
         await wait_in_thread(
             lambda: pane.snapshots[0].error == "connection refused", what="the reason"
@@ -57,28 +58,26 @@ async def test_stopped_job_server_shows_unreachable_then_recovered_within_two_po
         assert app.is_running
 
         await asyncio.to_thread(inside, lab, "systemctl", "start", GEARMAND)
-        started_at = pane.polls_completed
+        started_at = polls.count
         await wait_in_thread(lambda: pane.snapshots[0].reachable, what="recovered")
-        assert pane.polls_completed - started_at <= 2
+        assert polls.count - started_at <= 2
         await pilot.pause()
         assert pane.snapshots[0].pid != first_pid
         assert f"pid {pane.snapshots[0].pid}" in pane_text(pane)
         assert "UNREACHABLE" not in pane_text(pane)
+        polls.unsubscribe()
     # The lab's workers reconnect on their own; nothing else was changed.
     assert unit_property(lab, worker_units(lab)[0], "ActiveState") == "active"
 
 
-async def test_every_poll_tells_the_app_who_is_connected(lab):
-    seen: list[GearmanWorkersSeen] = []
-
-    class Recording(AtomctlApp):
-        def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
-            seen.append(message)
-
-    app = Recording(lab.host(), settings=lab_settings(lab))
+async def test_every_poll_tells_the_listeners_who_is_connected(lab):
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab))
     async with app.run_test(size=SMALL_TERMINAL):
-        await wait_in_thread(lambda: len(seen) >= 2, what="two polls' messages")
-    assert {m.server for m in seen} == {lab.gearman_server}
+        polls = PollRecorder(app.job_servers)
+        await wait_in_thread(lambda: polls.count >= 2, what="two polls")
+        polls.unsubscribe()
+    seen = [snapshot for poll in polls.polls for snapshot in poll]
+    assert {s.server for s in seen} == {lab.gearman_server}
     main_pids = {int(unit_property(lab, unit, "MainPID")) for unit in worker_units(lab)}
     assert {c.pid for c in seen[-1].connections if c.functions} == main_pids
 
@@ -104,7 +103,9 @@ async def test_a_hostile_server_is_shown_as_such_and_the_console_keeps_running()
         app = AtomctlApp(Host(label="hostile"), settings=settings)
         async with app.run_test(size=SMALL_TERMINAL) as pilot:
             pane = app.query_one(JobServerPane)
-            await wait_in_thread(lambda: pane.polls_completed >= 3, what="three polls")
+            polls = PollRecorder(app.job_servers)
+            await wait_in_thread(lambda: polls.count >= 3, what="three polls")
+            polls.unsubscribe()
             await pilot.pause()
             snapshot = pane.snapshots[0]
             assert not snapshot.reachable

@@ -6,7 +6,6 @@ import asyncio
 import re
 
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.job_server.pane import JobServerPane
 from atomctl_tui.ui.queues.pane import QueuesPane
 from tests.gearman_lab import (
     drain,
@@ -17,6 +16,7 @@ from tests.gearman_lab import (
     submit,
     wait_in_thread,
 )
+from tests.ui.polls import PollRecorder
 
 SMALL_TERMINAL = (80, 24)
 MD5_PREFIX = re.compile(r"[0-9a-f]{32}-")
@@ -106,11 +106,9 @@ async def test_rows_keep_the_cursor_sort_and_filter(lab):
         table.focus()
         await pilot.press("down", "down", "down")
         selected = queues.selected_row()
-        job_server = app.query_one(JobServerPane)
-        polls = job_server.polls_completed
-        await wait_in_thread(
-            lambda: job_server.polls_completed >= polls + 3, what="three more polls"
-        )
+        polls = PollRecorder(app.job_servers)
+        await wait_in_thread(lambda: polls.count >= 3, what="three more polls")
+        polls.unsubscribe()
         await pilot.pause()
         assert table.cursor_row == 3 and queues.selected_row() == selected
 

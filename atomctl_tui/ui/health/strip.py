@@ -13,7 +13,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from atomctl_tui.gearman.watch import ServerSnapshot
+from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.findings import Finding, HealthInputs, HealthRules, HealthTracker, Severity
 from atomctl_tui.health.sources import (
     UnitsReading,
@@ -25,7 +26,7 @@ from atomctl_tui.health.sources import (
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.ui.health.screen import HealthScreen
 from atomctl_tui.ui.keymap import key_display
-from atomctl_tui.ui.messages import HostLinkChanged, UnitsChanged
+from atomctl_tui.ui.messages import HostLinkChanged, JobServersPolled, UnitsChanged
 
 SETTLE_SECONDS = 0.2  # changes that come together are assessed together
 TICK_SECONDS = 5.0  # findings that need time appear even when nothing else happens
@@ -35,8 +36,11 @@ HEALTH_BINDING = Binding("h", "health", "Health", id="app.health")
 
 
 class HealthStrip(Static):
-    def __init__(self, rules: HealthRules, *, id: str | None = None) -> None:
+    def __init__(
+        self, rules: HealthRules, job_servers: JobServersWatch, *, id: str | None = None
+    ) -> None:
         super().__init__("Health: checking…", id=id, markup=False)
+        self.job_servers = job_servers
         self.tracker = HealthTracker(rules)
         self.findings: list[Finding] = []
         self.assessments = 0
@@ -83,6 +87,11 @@ class HealthStrip(Static):
                         )
                     )
                 )
+        self._unsubscribes.append(
+            self.job_servers.subscribe(
+                lambda snapshots: self.post_message(JobServersPolled(snapshots))
+            )
+        )
         self.set_interval(TICK_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
@@ -99,10 +108,11 @@ class HealthStrip(Static):
         self._links[message.host_label] = message.status
         self._assess_soon()
 
-    def take_snapshots(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
-        """One poll of the job servers (the Job server pane calls this after each). Assessed
-        once the panes have drawn it (the tables come first), and only when the job servers
-        say something new: the timer assesses the findings that need time."""
+    def on_job_servers_polled(self, message: JobServersPolled) -> None:
+        """One poll of the job servers. Assessed once the panes have drawn it (the tables
+        come first), and only when the job servers say something new: the timer assesses the
+        findings that need time."""
+        snapshots = message.snapshots
         self._snapshots = snapshots
         said = tuple(
             (s.server, s.reachable, s.error, s.functions, s.connections) for s in snapshots

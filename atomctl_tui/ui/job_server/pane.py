@@ -1,20 +1,16 @@
-"""The Job server pane: each job server, reachable or not and since when, and the poll loop.
+"""The Job server pane: each job server, reachable or not and since when.
 
-The pane owns the polling of every job server: one poll at a time (the next starts
-`interval` after the previous one started, or right after it when it took longer), in an
-asyncio worker so the UI never waits. Each poll feeds this pane, the Queues pane and — as an
-app-level GearmanWorkersSeen per reachable server — the Workers pane.
-
-With remote hosts the pane starts with one line per host saying how its connections are,
-and has the job server unit's line for each host.
+It listens to the console's ``JobServersWatch`` (the polls run there, off the UI thread);
+`r` asks the watch for a poll now. With remote hosts the pane starts with one line per host
+saying how its connections are, and has the job server unit's line for each host.
 """
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from collections import deque
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,12 +19,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from atomctl_tui.config import Settings
-from atomctl_tui.gearman.watch import JobServersWatch, ServerSnapshot, pause_between_polls
-from atomctl_tui.ui.health.strip import HealthStrip
+from atomctl_tui.fleet import Fleet
+from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
-from atomctl_tui.ui.messages import GearmanWorkersSeen
-from atomctl_tui.ui.queues.pane import QueuesPane
+from atomctl_tui.ui.messages import JobServersPolled
 from atomctl_tui.ui.widgets.pane import Pane
 
 RTT_POLLS = 10
@@ -40,23 +36,26 @@ class JobServerPane(Pane, can_focus=False):
         Binding("r", "poll_now", "Poll now", id="job_server.poll_now"),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        fleet: Fleet,
+        settings: Settings,
+        job_servers: JobServersWatch,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.fleet = fleet
+        self.settings = settings
+        self.job_servers = job_servers
         self.snapshots: tuple[ServerSnapshot, ...] = ()
-        self.polls_completed = 0
-        self._wake = asyncio.Event()
-        self._watch: JobServersWatch | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._shape: tuple[int, ...] = ()
         self._text = Text()
         self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
-        self._via: dict[str, str | None] = {}  # per server, the host whose SSH reaches it
-
-    @property
-    def settings(self) -> Settings:
-        return self.app.settings
 
     def compose(self) -> ComposeResult:
-        fleet = self.app.fleet
+        fleet = self.fleet
         with VerticalScroll(id="job-server-scroll"):
             if any(member.link is not None for member in fleet.members):
                 yield HostsStatus(id="hosts-status")
@@ -72,42 +71,19 @@ class JobServerPane(Pane, can_focus=False):
     def on_mount(self) -> None:
         super().on_mount()
         self.state_view = self.query_one("#job-server-state", Static)
-        targets = self.app.fleet.gearman_targets(self.settings)
-        self._via = {target.name: target.via for target in targets}
-        self._watch = JobServersWatch.of_targets(targets)
-        self.run_worker(self._poll_forever(), name="gearman-poll", exclusive=True)
+        self._unsubscribe = self.job_servers.subscribe(
+            lambda snapshots: self.post_message(JobServersPolled(snapshots))
+        )
 
-    async def on_unmount(self) -> None:
-        if self._watch is not None:
-            await self._watch.close()
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
 
     def action_poll_now(self) -> None:
-        self._wake.set()
+        self.job_servers.poll_now()
 
-    async def _poll_forever(self) -> None:
-        assert self._watch is not None
-        while True:
-            started = time.monotonic()
-            await self.refresh_once()
-            delay = self.settings.poll_interval - (time.monotonic() - started)
-            await pause_between_polls(self._wake, delay)
-
-    async def refresh_once(self) -> tuple[ServerSnapshot, ...]:
-        """One poll of every server, shown everywhere it is used."""
-        assert self._watch is not None
-        snapshots = await self._watch.poll()
-        self.show(snapshots)
-        for queues in self.screen.query(QueuesPane):
-            queues.show(snapshots)
-        for strip in self.screen.query(HealthStrip):
-            strip.take_snapshots(snapshots)
-        for snapshot in snapshots:
-            if snapshot.reachable:  # unreachable: no reply, so nothing is known about workers
-                via = self._via.get(snapshot.server)
-                seen = GearmanWorkersSeen(snapshot.server, list(snapshot.connections), via)
-                self.app.post_message(seen)
-        self.polls_completed += 1
-        return snapshots
+    def on_job_servers_polled(self, message: JobServersPolled) -> None:
+        self.show(message.snapshots)
 
     def show(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         self.snapshots = snapshots

@@ -53,8 +53,9 @@ class JobsScreen(Screen[None]):
         Binding("r", "refresh_jobs", "Refresh now", id="jobs.refresh"),
     ]
 
-    def __init__(self, target: GearmanTarget) -> None:
+    def __init__(self, target: GearmanTarget, *, poll_interval: float) -> None:
         super().__init__()
+        self.poll_interval = poll_interval
         self.server = target.name
         # The way the pane polls it: directly, or through a host's SSH connection.
         self.client = GearmanAdminClient(
@@ -91,7 +92,7 @@ class JobsScreen(Screen[None]):
         while True:
             started = time.monotonic()
             await self.refresh_jobs()
-            delay = self.app.settings.poll_interval - (time.monotonic() - started)
+            delay = self.poll_interval - (time.monotonic() - started)
             await pause_between_polls(self._wake, delay)
 
     async def refresh_jobs(self) -> None:

@@ -6,6 +6,7 @@ position survive every poll; only the cells whose value changed are touched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -13,6 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
+from atomctl_tui.config import Settings
+from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.queue_rows import (
     NO_CAPABLE_WORKER,
     WAITING_WITHOUT_WORKER,
@@ -21,8 +24,10 @@ from atomctl_tui.gearman.queue_rows import (
     build_queue_rows,
     find_alerts,
 )
+from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.gearman.trend import WaitingHistory
-from atomctl_tui.gearman.watch import ServerSnapshot
+from atomctl_tui.gearman.watch import JobServersWatch
+from atomctl_tui.ui.messages import JobServersPolled
 from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.widgets.pane import Pane
 from atomctl_tui.ui.widgets.table_cells import update_cell_growing
@@ -94,8 +99,19 @@ class QueuesPane(Pane, can_focus=False):
         Binding("j", "jobs", "Jobs", id="queues.jobs"),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        fleet: Fleet,
+        settings: Settings,
+        job_servers: JobServersWatch,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.fleet = fleet
+        self.settings = settings
+        self.job_servers = job_servers
+        self._unsubscribe: Callable[[], None] | None = None
         self.rows: dict[str, QueueRow] = {}
         self.alerts: list[Alert] = []
         self.history = WaitingHistory()
@@ -118,6 +134,16 @@ class QueuesPane(Pane, can_focus=False):
         for column in COLUMNS:
             table.add_column(self._label(column), key=column.key)
         self.filter_box.display = False
+        self._unsubscribe = self.job_servers.subscribe(
+            lambda snapshots: self.post_message(JobServersPolled(snapshots))
+        )
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_job_servers_polled(self, message: JobServersPolled) -> None:
+        self.show(message.snapshots)
 
     # -- data -------------------------------------------------------------------------------
 
@@ -127,7 +153,7 @@ class QueuesPane(Pane, can_focus=False):
         changed = seen != self._seen
         if changed:
             self._seen = seen
-            settings = self.app.settings
+            settings = self.settings
             rows = build_queue_rows(
                 snapshots,
                 site_prefix=settings.site_prefix,
@@ -283,6 +309,6 @@ class QueuesPane(Pane, can_focus=False):
 
     def action_jobs(self) -> None:
         row = self.selected_row()
-        targets = self.app.fleet.gearman_targets(self.app.settings)
+        targets = self.fleet.gearman_targets(self.settings)
         target = next((t for t in targets if row is not None and t.name == row.server), targets[0])
-        self.app.push_screen(JobsScreen(target))
+        self.app.push_screen(JobsScreen(target, poll_interval=self.settings.poll_interval))

@@ -22,8 +22,10 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
+from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import Owners, registration_of
+from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.systemd.actions import Action, UnitActions
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import (
@@ -39,7 +41,7 @@ from atomctl_tui.systemd.unit_text import (
     uptime_text,
 )
 from atomctl_tui.systemd.units import UnitState, is_template, matches
-from atomctl_tui.ui.messages import GearmanWorkersSeen, ShowUnitJournal, UnitsChanged
+from atomctl_tui.ui.messages import JobServersPolled, ShowUnitJournal, UnitsChanged
 from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
 from atomctl_tui.ui.widgets.pane import Pane
 from atomctl_tui.ui.widgets.table_cells import update_cell_growing
@@ -120,8 +122,20 @@ class WorkersPane(Pane):
         Binding("right", "scroll_right", "Scroll right", show=False, id="workers.right"),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        worker_patterns: Sequence[str],
+        job_servers: JobServersWatch,
+        *,
+        read_only: bool = False,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
+        self.fleet = fleet
+        self.worker_patterns = tuple(worker_patterns)
+        self.job_servers = job_servers
+        self.read_only = read_only
         # All keyed by row key (``row_key``).
         self._states: dict[str, UnitState] = {}
         self._hosts: dict[str, str] = {}  # the host of each row
@@ -129,7 +143,7 @@ class WorkersPane(Pane):
         self._selected: set[str] = set()
         # Each job server's latest connections, and the host its SSH connection reaches it by.
         self._gearman: dict[str, list[WorkerConnection]] | None = None
-        self._via: dict[str, str | None] = {}
+        self._via: dict[str, str | None] = {}  # per server, the host its SSH goes through
         self._statuses: dict[str, ConnectionStatus] = {}
         self._unsubscribes: list[Callable[[], None]] = []
         self._styles: dict[str, Style] = {}
@@ -138,7 +152,7 @@ class WorkersPane(Pane):
         self.actions: dict[str, UnitActions] = {}
 
     def compose(self) -> ComposeResult:
-        self.several = self.app.fleet.several
+        self.several = self.fleet.several
         if self.several:
             self.columns = (COLUMNS[0], HOST_COLUMN, *COLUMNS[1:])
         yield Static("", id="workers-status", markup=False)
@@ -152,15 +166,20 @@ class WorkersPane(Pane):
     def on_mount(self) -> None:
         super().on_mount()
         self._cache_styles()
-        for member in self.app.fleet.members:
+        for member in self.fleet.members:
             label = member.label
             self._statuses[label] = ConnectionStatus(False, "connecting to systemd")
-            self.actions[label] = member.units.actions(self.app.worker_patterns)
+            self.actions[label] = member.units.actions(self.worker_patterns)
             self._unsubscribes.append(
                 member.units.subscribe(
                     lambda update, label=label: self.post_message(UnitsChanged(update, label))
                 )
             )
+        self._unsubscribes.append(
+            self.job_servers.subscribe(
+                lambda snapshots: self.post_message(JobServersPolled(snapshots))
+            )
+        )
         self.set_interval(TICK_SECONDS, self._tick)
 
     def on_unmount(self) -> None:
@@ -186,14 +205,14 @@ class WorkersPane(Pane):
         return (
             name != JOB_SERVER_UNIT
             and not is_template(name)
-            and matches(name, self.app.worker_patterns)
+            and matches(name, self.worker_patterns)
         )
 
     # --- systemd and Gearman updates ---
 
     def on_units_changed(self, message: UnitsChanged) -> None:
         update = message.update
-        label = message.host_label or self.app.fleet.members[0].label
+        label = message.host_label or self.fleet.members[0].label
         if update.status is not None:
             self._statuses[label] = update.status
             self._show_status()
@@ -208,12 +227,16 @@ class WorkersPane(Pane):
         if update.changed or update.removed:
             self._show_counts()
 
-    def on_gearman_workers_seen(self, message: GearmanWorkersSeen) -> None:
-        message.stop()
+    def on_job_servers_polled(self, message: JobServersPolled) -> None:
+        """Each unit's MainPID is matched to the servers' connections."""
+        reachable = [s for s in message.snapshots if s.reachable]
+        if not reachable:
+            return  # unreachable: no reply, so nothing is known about workers
         if self._gearman is None:
             self._gearman = {}
-        self._gearman[message.server] = list(message.connections)
-        self._via[message.server] = message.via
+        for snapshot in reachable:
+            self._gearman[snapshot.server] = list(snapshot.connections)
+            self._via[snapshot.server] = snapshot.via
         for key in self._states:
             self._update_cells(key, {"gearman": self._gearman_cell(key)})
 
@@ -301,7 +324,7 @@ class WorkersPane(Pane):
     def _gearman_cell(self, key: str) -> Cell:
         owners: Owners | None = None
         if self.several:
-            fleet = self.app.fleet
+            fleet = self.fleet
 
             def owners(server: str, connection: WorkerConnection) -> frozenset[str]:
                 return fleet.owners(connection.ip, self._via.get(server))
@@ -351,7 +374,7 @@ class WorkersPane(Pane):
             parts.append(f"{failed} failed")
         if self._selected:
             parts.append(f"{len(self._selected)} selected")
-        if self.app.read_only:
+        if self.read_only:
             parts.append("read-only")
         self.border_subtitle = " · ".join(parts)
 
@@ -359,7 +382,7 @@ class WorkersPane(Pane):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # In --read-only no action is offered: hidden from the footer, the help and the palette.
-        return not (action in MUTATING_ACTIONS and self.app.read_only)
+        return not (action in MUTATING_ACTIONS and self.read_only)
 
     def current_key(self) -> str | None:
         table = self.table
@@ -424,7 +447,7 @@ class WorkersPane(Pane):
             return
         # On the host of the row under the cursor (the first host when there is none).
         current = self.current_key()
-        label = self.host_of(current) if current is not None else self.app.fleet.labels[0]
+        label = self.host_of(current) if current is not None else self.fleet.labels[0]
         self._adding = True
         self.run_worker(self._add_worker(self.actions[label]), group="unit-actions")
 

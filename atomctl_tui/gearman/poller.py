@@ -1,0 +1,166 @@
+"""Polling job servers: one snapshot per server per poll, reachable or not and since when.
+
+A poll asks ``getpid`` (its round trip is the server's response time), ``status``,
+``prioritystatus`` and ``workers``; ``version`` is asked once per connection. Servers are
+polled concurrently, each with its own client, so a silent server never delays another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from atomctl_tui.gearman.admin import (
+    DEFAULT_CALL_TIMEOUT,
+    DEFAULT_CONNECT_TIMEOUT,
+    GearmanAdminClient,
+    GearmanAdminError,
+)
+from atomctl_tui.gearman.servers import ServerAddress
+from atomctl_tui.gearman.snapshot import FunctionStats, ServerSnapshot, join_functions
+
+if TYPE_CHECKING:
+    from atomctl_tui.fleet import GearmanTarget
+
+
+class ServerPoller:
+    """Polls one server, keeping its connection between polls and its state's start time."""
+
+    def __init__(
+        self,
+        address: ServerAddress,
+        *,
+        name: str | None = None,
+        unix_path: Path | None = None,
+        via: str | None = None,
+        blocked: Callable[[], str | None] | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.address = address
+        self.name = name or str(address)
+        self.via = via  # the host whose SSH connection reaches the server (unix_path), if any
+        self.blocked = blocked  # why the way to the server is down now (no SSH), if it is
+        self.client = GearmanAdminClient(
+            address.host,
+            address.port,
+            connect_timeout=connect_timeout,
+            call_timeout=call_timeout,
+            unix_path=unix_path,
+        )
+        self.clock = clock
+        self._last: ServerSnapshot | None = None
+        self._version: str | None = None
+        self._pid: int | None = None
+        self._joined: tuple[object, object, tuple[FunctionStats, ...], tuple[int, ...]] | None
+        self._joined = None
+        self._stats_by_lines: dict = {}
+
+    async def poll(self) -> ServerSnapshot:
+        now = self.clock()
+        try:
+            why = self.blocked() if self.blocked is not None else None
+            if why is not None:
+                await self.client.close()
+                raise GearmanAdminError(why)
+            started = time.perf_counter()
+            pid = await self.client.getpid()
+            rtt = time.perf_counter() - started
+            if self._version is None or pid != self._pid:
+                self._version = await self.client.version()
+            self._pid = pid
+            status = await self.client.status()
+            priorities = await self.client.priority_status()
+            workers = await self.client.workers()
+        except GearmanAdminError as exc:
+            self._version = None
+            snapshot = ServerSnapshot(
+                server=self.name,
+                via=self.via,
+                reachable=False,
+                since=self._since(now, reachable=False),
+                polled_at=now,
+                error=self._error_words(exc),
+            )
+        else:
+            snapshot = ServerSnapshot(
+                server=self.name,
+                via=self.via,
+                reachable=True,
+                since=self._since(now, reachable=True),
+                polled_at=now,
+                version=self._version,
+                pid=pid,
+                rtt=rtt,
+                **self._join(status.items, priorities.items),
+                connections=workers.items,
+                malformed=status.malformed + priorities.malformed + workers.malformed,
+            )
+        self._last = snapshot
+        return snapshot
+
+    def _error_words(self, exc: GearmanAdminError) -> str:
+        words = str(exc).removeprefix(f"{self.address}: ")
+        if self.via is not None and self.blocked is not None and self.blocked() is None:
+            # Through a forward, "refused" on the host arrives as a reset or an early close.
+            words += f" (through the SSH connection to {self.via}: is gearmand listening there?)"
+        return words
+
+    def _join(self, status, priorities) -> dict:
+        """The snapshot's functions and their sums. Unchanged replies come back as the same
+        objects: then so do these, without another pass over a thousand functions."""
+        if self._joined is None or self._joined[:2] != (status, priorities):
+            joined = join_functions(status, priorities, self._stats_by_lines)
+            sums = (
+                sum(f.total for f in joined),
+                sum(f.running for f in joined),
+                sum(f.waiting for f in joined),
+            )
+            self._joined = (status, priorities, joined, sums)
+        _, _, joined, (total, running, waiting) = self._joined
+        return {"functions": joined, "total": total, "running": running, "waiting": waiting}
+
+    def _since(self, now: float, *, reachable: bool) -> float:
+        if self._last is not None and self._last.reachable == reachable:
+            return self._last.since
+        return now
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class JobServersPoller:
+    """Every configured server, polled together (once per ``poll()``)."""
+
+    def __init__(self, addresses: Iterable[ServerAddress], **poller_options) -> None:
+        self.pollers = [ServerPoller(a, **poller_options) for a in addresses]
+
+    @classmethod
+    def of_targets(cls, targets: Iterable[GearmanTarget], **poller_options) -> JobServersPoller:
+        """The servers of a fleet, each reached its own way (directly, or through SSH)."""
+        polls = cls(())
+        polls.pollers = [
+            ServerPoller(
+                target.address,
+                name=target.name,
+                unix_path=target.socket_path,
+                via=target.via,
+                blocked=target.blocked,
+                **poller_options,
+            )
+            for target in targets
+        ]
+        return polls
+
+    async def poll(self) -> tuple[ServerSnapshot, ...]:
+        return tuple(await asyncio.gather(*(w.poll() for w in self.pollers)))
+
+    def poller(self, server: str) -> ServerPoller | None:
+        return next((w for w in self.pollers if w.name == server), None)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(w.close() for w in self.pollers))
