@@ -194,7 +194,7 @@ def read_workers_key(atom_root: str | os.PathLike[str], read: FileReader = read_
     return key
 
 
-def _read_all_section(path: Path, read: FileReader) -> dict | None:
+def _read_all_section(path: Path, read: FileReader) -> dict[object, object] | None:
     """The ``all:`` section of a symfony YAML file; None when there is no such file."""
     text = read(path)
     if text is None:

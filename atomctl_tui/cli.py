@@ -7,7 +7,8 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 from atomctl_tui import __version__
 from atomctl_tui.config import (
@@ -21,8 +22,13 @@ from atomctl_tui.journal.scope import DEFAULT_MAX_LINES, JournalSettings
 from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_option, parse_host_spec
 from atomctl_tui.remote.hosts import local_host
 
+if TYPE_CHECKING:
+    from atomctl_tui.health.check import CheckResult
 
-def line_count(minimum: int):
+NamespaceT = TypeVar("NamespaceT")
+
+
+def line_count(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number of lines, at least ``minimum``."""
 
     def parse(text: str) -> int:
@@ -47,20 +53,33 @@ class _Parser(argparse.ArgumentParser):
     # exit status: bad usage is UNKNOWN (3), said on that line too.
     plugin = False
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subcommands: dict[str, _Parser] = {}
 
-    def parse_args(self, args=None, namespace=None) -> argparse.Namespace:
+    # The overloads are ArgumentParser's own.
+    @overload
+    def parse_args(
+        self, args: Iterable[str] | None = None, namespace: None = None
+    ) -> argparse.Namespace: ...
+    @overload
+    def parse_args(self, args: Iterable[str] | None, namespace: NamespaceT) -> NamespaceT: ...
+    @overload
+    def parse_args(self, *, namespace: NamespaceT) -> NamespaceT: ...
+
+    def parse_args(
+        self, args: Iterable[str] | None = None, namespace: NamespaceT | None = None
+    ) -> argparse.Namespace | NamespaceT:
         # argparse leaves a subcommand's unknown options to the main parser, which would say
         # them with its own usage and exit status: `check --bogus` must still be UNKNOWN (3).
-        namespace, extras = self.parse_known_args(args, namespace)
+        parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            chosen = self.subcommands.get(getattr(namespace, "command", None), self)
+            command: str | None = getattr(parsed, "command", None)
+            chosen = self.subcommands.get(command, self) if command is not None else self
             chosen.error(f"unrecognized arguments: {' '.join(extras)}")
-        return namespace
+        return parsed
 
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         # argparse takes `--host -oProxyCommand=…` for two options: say what is wrong.
         if message.startswith("argument --host: expected one argument"):
             message = (
@@ -191,7 +210,7 @@ def _job_count(text: str) -> int:
     return int(text)
 
 
-def _add_check_command(commands) -> _Parser:
+def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser:
     from atomctl_tui.health.check import DEFAULT_TIMEOUT
 
     check = commands.add_parser(
@@ -310,13 +329,13 @@ def run_status(settings: Settings, *, as_json: bool) -> int:
     return exit_status(snapshots)
 
 
-def unknown_result(words: str):
+def unknown_result(words: str) -> CheckResult:
     from atomctl_tui.health.check import unknown
 
     return unknown(words)
 
 
-def print_check(result) -> int:
+def print_check(result: CheckResult) -> int:
     print(result.line, flush=True)
     return result.status
 

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import yaml
 
@@ -165,7 +166,8 @@ def parse_config_text(text: str, path: Path) -> ConfigFile:
             raise checker.error(
                 key_node, f"unknown setting {name!r} (known: {', '.join(_KNOWN_KEYS)})"
             )
-    values: dict[str, object] = {"path": path}
+    # By name: each of _Checker's methods returns the type of the ConfigFile field it fills.
+    values: dict[str, Any] = {"path": path}
     for name, (_, node) in entries.items():
         values[name] = getattr(checker, name)(node)
     if "atom_root" in entries:
@@ -196,7 +198,8 @@ class _Checker:
     def scalar(self, node: yaml.Node, what: str) -> str:
         if not isinstance(node, yaml.ScalarNode) or node.value == "":
             raise self.error(node, f"expected {what}")
-        return node.value
+        text: str = node.value  # a scalar node's value is its text
+        return text
 
     def number(self, node: yaml.Node, what: str) -> float:
         value = None

@@ -1,9 +1,9 @@
 """The hosts the console watches: this machine (or a lab), or remote hosts over SSH.
 
 A ``Fleet`` holds, for each host, how to reach it (``Host``), its worker units (a
-``UnitWatch``, or for a remote host a ``ProcessUnitWatch``) and, for a remote host, its SSH
-connection and the addresses it is known by. It also says which job servers to watch and how
-to reach each one:
+``UnitSource``: a ``UnitWatch``, or for a remote host a ``ProcessUnitWatch``) and, for a
+remote host, its SSH connection and the addresses it is known by. It also says which job
+servers to watch and how to reach each one:
 
 - ``--gearman`` or ``servers:`` name them: reached directly from here;
 - otherwise each host's own AtoM config (gearman.yml, read over SSH) names its servers; a
@@ -36,6 +36,7 @@ from atomctl_tui.remote.hosts import Host
 from atomctl_tui.remote.site import RemoteSite, read_remote_site
 from atomctl_tui.remote.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
 from atomctl_tui.systemd.bus_process import ProcessUnitWatch
+from atomctl_tui.systemd.unit_source import UnitSource
 from atomctl_tui.systemd.units import UnitWatch
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
@@ -71,7 +72,7 @@ class GearmanTarget:
 @dataclass
 class FleetMember:
     host: Host
-    units: UnitWatch | ProcessUnitWatch
+    units: UnitSource
     link: SshLink | None = None
     site: RemoteSite | None = None
 
@@ -141,6 +142,7 @@ class Fleet:
         """End every child process and SSH connection, and remove the console's private
         directory."""
         for member in self.members:
+            # A child process ends only when told; a UnitWatch's bus ends with its last listener.
             if isinstance(member.units, ProcessUnitWatch):
                 member.units.stop()
             if member.link is not None:
@@ -192,14 +194,10 @@ def open_fleet(
                 zip(links, settings.hosts, strict=True),
             )
         )
+    watches = [ProcessUnitWatch(link.host(), patterns, read_only=read_only) for link in links]
     members = [
-        FleetMember(
-            link.host(),
-            ProcessUnitWatch(link.host(), patterns, read_only=read_only),
-            link=link,
-            site=site,
-        )
-        for link, site in zip(links, sites, strict=True)
+        FleetMember(link.host(), watch, link=link, site=site)
+        for link, watch, site in zip(links, watches, sites, strict=True)
     ]
     warnings = list(settings.warnings)
     for member in members:
@@ -223,8 +221,8 @@ def open_fleet(
     for link in links:
         link.start()
     if start_units:
-        for member in members:
-            member.units.start()  # connecting while the console starts
+        for watch in watches:
+            watch.start()  # connecting while the console starts
     return Fleet(members, targets=targets, runtime_dir=runtime_dir), fleet_settings
 
 

@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
 DEFAULT_PORT = 4730
@@ -226,8 +226,9 @@ class GearmanAdminClient:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
-        self._last_listing: dict[str, tuple[list[str], Listing]] = {}
-        self._parsed_lines: dict[str, dict] = {}
+        # Per command; Any because each command's listing holds items of its own type.
+        self._last_listing: dict[str, tuple[bytes, Listing[Any]]] = {}
+        self._parsed_lines: dict[str, dict[str, Any]] = {}
         self.connected_at: float | None = None  # time.monotonic() of the current connection
 
     @property

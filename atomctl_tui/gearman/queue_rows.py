@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from atomctl_tui.atom import describe_job_class, split_function_name
-from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.gearman.snapshot import FunctionStats, ServerSnapshot
 
 THIS_SITE = "this site"
 NOT_ATOM = "-"  # a function without AtoM's md5 prefix
@@ -54,6 +54,10 @@ class Alert:
     job_class: str | None = None
 
 
+# build_queue_rows' memory between polls: (server, function's stats, alerts) → its row.
+RowMemo = dict[tuple[str, FunctionStats, tuple[str, ...]], QueueRow]
+
+
 class SiteNames:
     """Names AtoM sites by their prefix: this site, or ``site`` + the prefix's first digits."""
 
@@ -73,7 +77,7 @@ def build_queue_rows(
     *,
     site_prefix: str | None,
     worker_types: Mapping[str, Iterable[str]],
-    reuse: dict | None = None,
+    reuse: RowMemo | None = None,
 ) -> list[QueueRow]:
     """Every function of every reachable server, with its alert.
 
@@ -82,8 +86,8 @@ def build_queue_rows(
     ``reuse`` (kept by the caller between polls) gives back the same row object for a function
     that did not change, so a caller can skip it by identity.
     """
-    known = reuse if reuse is not None else {}
-    made: dict = {}
+    known: RowMemo = reuse if reuse is not None else {}
+    made: RowMemo = {}
     type_of: dict[str, str] = {}
     for worker_type, classes in worker_types.items():
         for job_class in classes:
@@ -94,7 +98,7 @@ def build_queue_rows(
     for snapshot in reachable:
         for stats in snapshot.functions:
             capable[stats.function] = capable.get(stats.function, 0) + stats.workers
-    unserved = set()
+    unserved: set[str] = set()
     if site_prefix is not None and reachable:
         unserved = {c for c in type_of if capable.get(site_prefix + c, 0) == 0}
 
@@ -102,7 +106,7 @@ def build_queue_rows(
     for snapshot in reachable:
         for stats in snapshot.functions:
             prefix, job_class = split_function_name(stats.function)
-            alerts = []
+            alerts: list[str] = []
             if stats.waiting > 0 and stats.workers == 0:
                 alerts.append(WAITING_WITHOUT_WORKER)
             if prefix == site_prefix and job_class in unserved:
@@ -130,12 +134,12 @@ def build_queue_rows(
                 alerts=tuple(alerts),
             )
             rows.append(row)
-    if unserved:
+    if unserved and site_prefix is not None:  # (unserved needs a site prefix)
         # The alert must be visible in the table even when no server knows the function.
         first = reachable[0].server
-        known = {(r.server, r.function) for r in rows}
+        shown = {(r.server, r.function) for r in rows}
         for job_class in sorted(unserved):
-            if not any((s.server, site_prefix + job_class) in known for s in reachable):
+            if not any((s.server, site_prefix + job_class) in shown for s in reachable):
                 rows.append(
                     QueueRow(
                         server=first,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER, GearmanConfig
@@ -106,5 +107,5 @@ def choose_servers(
     return ServerChoice((parse_server_address(DEFAULT_GEARMAN_SERVER),), "built-in default")
 
 
-def _unique(servers) -> tuple[ServerAddress, ...]:
+def _unique(servers: Iterable[ServerAddress]) -> tuple[ServerAddress, ...]:
     return tuple(dict.fromkeys(servers))

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from typing import TypedDict
 
 from atomctl_tui.lab import machine, ssh
 from atomctl_tui.lab.state import DEFAULT_NAME, LabError, LabState, check_name
@@ -61,7 +62,22 @@ def running_state(name: str) -> LabState:
     return state
 
 
-def describe(state: LabState) -> dict:
+class LabDescription(TypedDict):
+    """What `atomctl-lab status` says of a running lab (its --json document)."""
+
+    name: str
+    pid: int
+    gearman_server: str
+    ssh_port: int
+    ssh_config: str
+    ssh_alias: str
+    dbus_address: str
+    atom_root: str
+    directory: str
+    units: dict[str, str]  # unit → "active/sub"
+
+
+def describe(state: LabState) -> LabDescription:
     return {
         "name": state.name,
         "pid": state.pid,

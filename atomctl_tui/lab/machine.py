@@ -128,7 +128,7 @@ def down(name: str) -> list[str]:
     return report
 
 
-def unit_states(state: LabState, patterns: list[str]) -> list[dict]:
+def unit_states(state: LabState, patterns: list[str]) -> list[dict[str, str]]:
     result = subprocess.run(
         state.nsenter("systemctl", "list-units", "--all", "--output=json", "--", *patterns),
         capture_output=True,
@@ -136,7 +136,8 @@ def unit_states(state: LabState, patterns: list[str]) -> list[dict]:
         check=True,
         timeout=30,
     )
-    return json.loads(result.stdout or "[]")
+    units: list[dict[str, str]] = json.loads(result.stdout or "[]")  # unit, load, active, sub…
+    return units
 
 
 def gearman_admin(port: int, command: str, timeout: float = 5.0) -> list[str]:
@@ -195,7 +196,7 @@ def _create_cgroups(name: str) -> list[Path]:
     return cgroups
 
 
-def _launch(paths: LabPaths, cgroups: list[Path]) -> subprocess.Popen:
+def _launch(paths: LabPaths, cgroups: list[Path]) -> subprocess.Popen[bytes]:
     """The launcher joins the lab's cgroups, then becomes `unshare`, which runs boot.sh."""
     join_then_unshare = (
         'for procs; do echo $$ > "$procs"; done; '
@@ -234,7 +235,7 @@ def _console_tail(paths: LabPaths) -> str:
     return (": " + " | ".join(lines[-5:])) if lines else ""
 
 
-def _wait_for_systemd(launcher: subprocess.Popen, paths: LabPaths) -> int:
+def _wait_for_systemd(launcher: subprocess.Popen[bytes], paths: LabPaths) -> int:
     deadline = time.monotonic() + 15.0
     while time.monotonic() < deadline:
         if launcher.poll() is not None:
@@ -315,7 +316,9 @@ def _wait_gone(state: LabState, timeout: float) -> bool:
     return False
 
 
-def _poweroff_quietly(launcher: subprocess.Popen, paths: LabPaths, cgroups: list[Path]) -> None:
+def _poweroff_quietly(
+    launcher: subprocess.Popen[bytes], paths: LabPaths, cgroups: list[Path]
+) -> None:
     """Undo a boot that failed half-way; the lab's own pid is the launcher's child."""
     for child in _children(launcher.pid):
         if _comm(child) == "systemd":

@@ -42,7 +42,7 @@ class JobFailed(Exception):
     pass
 
 
-class StandInWorker(gearman.GearmanWorker):
+class StandInWorker(gearman.GearmanWorker):  # type: ignore[misc]  # pygearman is untyped
     def __init__(self, servers: list[str], max_job_count: int | None) -> None:
         super().__init__(servers)
         self.max_job_count = max_job_count

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal, overload
 
 from atomctl_tui.remote.host_spec import HostSpec
 from atomctl_tui.remote.hosts import Host
@@ -136,7 +137,7 @@ def _last_matching(lines: list[str], needle: str) -> str | None:
     return next((line for line in reversed(lines) if needle in line), None)
 
 
-Listener = Callable[[LinkStatus], None]
+Listener = Callable[[LinkStatus], object]  # what it returns is ignored (a posted message)
 
 
 class SshLink:
@@ -163,7 +164,7 @@ class SshLink:
         self._name = name
         self._forwards: dict[tuple[str, int], Path] = {}
         self._master_pid: int | None = None
-        self._opening: subprocess.Popen | None = None
+        self._opening: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._status = LinkStatus(LinkState.CONNECTING, since=time.time())
@@ -428,9 +429,18 @@ class SshLink:
                     check=False,
                 )
 
+    @overload
+    def run(
+        self, *command: str, timeout: float = ..., text: Literal[True] = ...
+    ) -> subprocess.CompletedProcess[str]: ...
+    @overload
+    def run(
+        self, *command: str, timeout: float = ..., text: Literal[False]
+    ) -> subprocess.CompletedProcess[bytes]: ...
+
     def run(
         self, *command: str, timeout: float = COMMAND_TIMEOUT_SECONDS, text: bool = True
-    ) -> subprocess.CompletedProcess:
+    ) -> subprocess.CompletedProcess[str] | subprocess.CompletedProcess[bytes]:
         """Run ``command`` on the host through the master; its output (as text, or bytes).
         Blocks."""
         return subprocess.run(

@@ -16,7 +16,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pystemd.dbusexc import (
     DBusAccessDeniedError,
@@ -36,6 +36,9 @@ from atomctl_tui.systemd.bus import (
     describe_dbus_error,
 )
 from atomctl_tui.systemd.units import UnitWatch, is_template, matches
+
+if TYPE_CHECKING:
+    from atomctl_tui.systemd.unit_source import UnitSource
 
 T = TypeVar("T")
 
@@ -82,10 +85,14 @@ class Outcome:
 
 
 class UnitActions:
-    """Actions on the units of ``watch``'s host, through its one bus connection."""
+    """Actions on the units of ``watch``'s host, through its one bus connection.
+
+    ``watch`` is a ``UnitWatch`` here. A ``ProcessUnitWatch``'s actions are performed by its
+    child: ``ProcessUnitActions`` replaces ``perform`` and keeps only what reads the watch.
+    """
 
     def __init__(
-        self, watch: UnitWatch, worker_patterns: Sequence[str], *, user: str | None = None
+        self, watch: UnitSource, worker_patterns: Sequence[str], *, user: str | None = None
     ) -> None:
         self.watch = watch
         self.worker_patterns = tuple(worker_patterns)
@@ -133,8 +140,11 @@ class UnitActions:
     # --- the actions ---
 
     def _jobs(self, action: Action, method: bytes, units: Sequence[str]) -> list[Outcome]:
+        def queue_job(unit: str) -> Future[Future[str]]:
+            return self._submit(lambda calls: calls.start_job(method, unit))
+
         # All jobs are queued first, then awaited: restarting ten workers takes one restart.
-        queued = [(unit, self._submit(lambda c, u=unit: c.start_job(method, u))) for unit in units]
+        queued = [(unit, queue_job(unit)) for unit in units]
         return [self._job_outcome(action, unit, job) for unit, job in queued]
 
     def _job_outcome(self, action: Action, unit: str, job: Future[Future[str]]) -> Outcome:
@@ -149,7 +159,7 @@ class UnitActions:
             return Outcome(unit, action, result, f"{action} {unit}: done")
         # Read the unit now: its Result and exit status say why.
         try:
-            self._call(lambda c: self.watch.refresh(c, [unit]))
+            self._call(lambda c: self._bus_watch().refresh(c, [unit]))
         except Exception as exc:
             return self._failure(action, unit, exc)
         state = self.watch.snapshot().get(unit)
@@ -170,7 +180,7 @@ class UnitActions:
             else:
                 calls.manager(b"DisableUnitFiles", b"asb", names, False)
             calls.manager(b"Reload")
-            self.watch.refresh(calls, units)
+            self._bus_watch().refresh(calls, units)
 
         try:
             self._call(change)
@@ -181,7 +191,7 @@ class UnitActions:
     def _reset_failed(self, unit: str) -> Outcome:
         def reset(calls: SystemdCalls) -> None:
             calls.manager(b"ResetFailedUnit", b"s", unit.encode())
-            self.watch.refresh(calls, [unit])
+            self._bus_watch().refresh(calls, [unit])
 
         try:
             self._call(reset)
@@ -224,8 +234,13 @@ class UnitActions:
 
     # --- plumbing ---
 
+    def _bus_watch(self) -> UnitWatch:
+        if not isinstance(self.watch, UnitWatch):
+            raise TypeError(f"{type(self).__name__} acts through a UnitWatch's bus")
+        return self.watch
+
     def _submit(self, work: Callable[[SystemdCalls], T]) -> Future[T]:
-        bus = self.watch.bus
+        bus = self._bus_watch().bus
         if bus is None:
             failed: Future[T] = Future()
             failed.set_exception(BusUnavailable("the console is not connected to systemd"))

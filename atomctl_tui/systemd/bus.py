@@ -90,7 +90,12 @@ def is_connection_error(exc: BaseException) -> bool:
         return True
     # An error reply maps to a named subclass (NoSuchUnit, AccessDenied, FileNotFound…); a
     # broken connection is a bare DBusBaseError carrying the errno.
-    return type(exc) is DBusBaseError and -exc.errno in CONNECTION_ERRNOS
+    # isinstance too: pystemd is untyped, and only isinstance narrows exc for a type checker.
+    return (
+        isinstance(exc, DBusBaseError)
+        and type(exc) is DBusBaseError
+        and -exc.errno in CONNECTION_ERRNOS
+    )
 
 
 def connect_dbus(host: Host) -> DBus:

@@ -8,8 +8,8 @@ host's ``UnitWatch`` runs in a child Python process, and the console keeps a mir
 
 - the child sends each ``UnitsUpdate`` (its first listing names every unit) and the outcomes of
   the actions it was asked to perform;
-- the console's ``ProcessUnitWatch`` has ``UnitWatch``'s interface (subscribe, snapshot,
-  templates, actions), so the panes do not know where the bus lives.
+- the console's ``ProcessUnitWatch`` is a ``UnitSource`` like ``UnitWatch`` (subscribe,
+  snapshot, templates, actions), so the panes do not know where the bus lives.
 
 They talk over a socket pair with ``multiprocessing.connection`` framing (pickles, between
 two processes of this same program). The child has no terminal (a new session, so ssh can
@@ -21,6 +21,7 @@ with backoff.
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import socket
@@ -33,9 +34,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
+from typing import Any
 
 from atomctl_tui.remote.hosts import Host
-from atomctl_tui.systemd.actions import CALL_TIMEOUT_SECONDS, JOB_TIMEOUT_SECONDS, UnitActions
+from atomctl_tui.systemd.actions import (
+    CALL_TIMEOUT_SECONDS,
+    JOB_TIMEOUT_SECONDS,
+    Action,
+    Outcome,
+    UnitActions,
+)
 from atomctl_tui.systemd.bus import (
     CONNECTING,
     DEFAULT_RESYNC_SECONDS,
@@ -77,7 +85,7 @@ class ProcessUnitWatch:
         self._listed = False
         self._status = CONNECTING
         self._listeners: list[Listener] = []
-        self._requests: dict[int, Future] = {}
+        self._requests: dict[int, Future[list[Outcome]]] = {}
         self._request_ids = itertools.count(1)
         self._connection: Connection | None = None
         self._socket: socket.socket | None = None
@@ -86,7 +94,7 @@ class ProcessUnitWatch:
         self._thread: threading.Thread | None = None
         self.child_pid: int | None = None  # the running child's, for diagnostics and tests
 
-    # --- UnitWatch's interface ---
+    # --- UnitSource ---
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self._lock:
@@ -133,11 +141,15 @@ class ProcessUnitWatch:
         return ProcessUnitActions(self, worker_patterns, user=user)
 
     def perform(
-        self, action: str, units: Sequence[str], worker_patterns: Sequence[str], user: str | None
-    ) -> list:
+        self,
+        action: Action,
+        units: Sequence[str],
+        worker_patterns: Sequence[str],
+        user: str | None,
+    ) -> list[Outcome]:
         """Have the child perform ``action``; its outcomes. Blocks: call it from a thread."""
         request_id = next(self._request_ids)
-        answer: Future = Future()
+        answer: Future[list[Outcome]] = Future()
         with self._lock:
             self._requests[request_id] = answer
         try:
@@ -166,7 +178,7 @@ class ProcessUnitWatch:
 
     # --- the reader thread ---
 
-    def _send(self, message: tuple) -> None:
+    def _send(self, message: tuple[Any, ...]) -> None:
         with self._send_lock:
             connection = self._connection
             if connection is None:
@@ -272,13 +284,13 @@ class ProcessUnitWatch:
             for listener in self._listeners:
                 listener(relayed)
 
-    def _answer(self, request_id: int, outcomes: list | None, error: str | None) -> None:
+    def _answer(self, request_id: int, outcomes: list[Outcome] | None, error: str | None) -> None:
         with self._lock:
             answer = self._requests.get(request_id)
         if answer is None:
             return
-        if error is not None:
-            answer.set_exception(BusUnavailable(error))
+        if error is not None or outcomes is None:
+            answer.set_exception(BusUnavailable(error or "the systemd process sent no outcomes"))
         else:
             answer.set_result(outcomes)
 
@@ -295,7 +307,7 @@ class ProcessUnitActions(UnitActions):
 
     watch: ProcessUnitWatch
 
-    def perform(self, action, units):
+    def perform(self, action: Action, units: Sequence[str]) -> list[Outcome]:
         try:
             return self.watch.perform(action, units, self.worker_patterns, self.user)
         except Exception as exc:
@@ -304,7 +316,7 @@ class ProcessUnitActions(UnitActions):
             ]
 
 
-def _keep_tail(stream, tail: deque[bytes]) -> None:
+def _keep_tail(stream: io.BufferedIOBase, tail: deque[bytes]) -> None:
     """Read ``stream`` to its end, keeping about its last STDERR_TAIL_BYTES."""
     size = 0
     for chunk in iter(lambda: stream.read1(1024), b""):
@@ -323,14 +335,20 @@ def child_main(fd: int) -> None:
     watch = UnitWatch(host, patterns, read_only=read_only, resync_seconds=resync_seconds)
     send_lock = threading.Lock()
 
-    def send(message: tuple) -> None:
+    def send(message: tuple[Any, ...]) -> None:
         with send_lock, contextlib.suppress(OSError):  # the console is gone: recv() ends us
             connection.send(message)
 
     unsubscribe = watch.subscribe(lambda update: send(("update", update)))
     pool = ThreadPoolExecutor(ACTION_THREADS)
 
-    def perform(request_id: int, action, units, worker_patterns, user) -> None:
+    def perform(
+        request_id: int,
+        action: Action,
+        units: list[str],
+        worker_patterns: list[str],
+        user: str | None,
+    ) -> None:
         try:
             outcomes = UnitActions(watch, worker_patterns, user=user).perform(action, units)
         except Exception as exc:  # a bug must not leave the console waiting

@@ -16,7 +16,7 @@ def unit_label(name: str) -> str:
     return name.removesuffix(".service")
 
 
-def natural_key(name: str) -> tuple:
+def natural_key(name: str) -> tuple[int | str, ...]:
     """Sort atom-worker@2 before atom-worker@10."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 

@@ -131,7 +131,7 @@ class UnitsUpdate:
     listed: bool = False
 
 
-Listener = Callable[[UnitsUpdate], None]
+Listener = Callable[[UnitsUpdate], object]  # what it returns is ignored (a posted message)
 
 
 class UnitWatch(BusClient):
@@ -317,7 +317,8 @@ class UnitWatch(BusClient):
     def _file_state(self, calls: SystemdCalls, name: str) -> str:
         """UnitFileState from the unit files on disk; unlike the property, this loads nothing."""
         try:
-            return calls.manager(b"GetUnitFileState", b"s", name.encode()).decode(errors="replace")
+            file_state: bytes = calls.manager(b"GetUnitFileState", b"s", name.encode())
+            return file_state.decode(errors="replace")
         except DBusBaseError as exc:
             if is_connection_error(exc):
                 raise
