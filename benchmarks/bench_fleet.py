@@ -117,7 +117,7 @@ def painted_parts(app: AtomctlApp, labels: list[str]) -> set[str]:
         return parts
     workers = panes[0]
     keys = [workers.row_key(label, unit) for label in labels for unit in WORKERS]
-    if all(key in workers._cells and workers._cells[key]["pid"][0] for key in keys):
+    if all(key in workers.table.shown and workers.table.shown[key]["pid"][0] for key in keys):
         parts.add("workers")
     snapshots = app.query_one(JobServerPane).snapshots
     if len(snapshots) >= 2 and all(s.reachable for s in snapshots):
@@ -174,7 +174,7 @@ async def outside_changes(a: LabState, b: LabState) -> list[float]:
         async with app.run_test(size=SIZE) as pilot:
             pane = app.query_one(WorkersPane)
             key = pane.row_key(fleet.labels[1], UNIT)
-            while not (key in pane._cells and pane._cells[key]["pid"][0]):
+            while not (key in pane.table.shown and pane.table.shown[key]["pid"][0]):
                 await pilot.pause(0.01)
             for _ in range(ROUNDS):
                 for verb, state in (("stop", "inactive"), ("start", "active")):

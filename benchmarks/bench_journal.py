@@ -128,7 +128,8 @@ async def key_response(lab: LabState, identifier: str) -> list[float]:
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(JournalPane)
         pane.focus()
-        while pane.follower.runs < 1:
+        follower = app.journal_watches[0].follower
+        while follower.runs < 1:
             await asyncio.sleep(0.01)
         handled: list[float] = []
         original = pane.action_toggle_time

@@ -105,7 +105,7 @@ async def measure_latency(lab: LabState, clock: CellClock) -> list[float]:
     app = AtomctlApp(lab.host())
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(WorkersPane)
-        await wait_for(pilot, lambda: UNIT in pane._cells and pane._cells[UNIT]["pid"][0])
+        await wait_for(pilot, lambda: UNIT in pane.table.shown and pane.table.shown[UNIT]["pid"][0])
         for _ in range(ROUNDS):
             for verb, state in (("stop", "inactive"), ("start", "active")):
                 clock.written.pop((UNIT, state), None)
@@ -144,7 +144,9 @@ async def measure_many(lab: LabState, clock: CellClock) -> dict[str, float]:
     app = AtomctlApp(lab.host())
     async with app.run_test(size=SIZE) as pilot:
         pane = app.query_one(WorkersPane)
-        await wait_for(pilot, lambda: all(c["pid"][0] for n, c in pane._cells.items() if "@" in n))
+        await wait_for(
+            pilot, lambda: all(c["pid"][0] for n, c in pane.table.shown.items() if "@" in n)
+        )
         whole = max(seconds for count, seconds in clock.handler_seconds if count >= expected)
         singles = []
         for round_ in range(ROUNDS):

@@ -136,7 +136,8 @@ async def console_on(lab: LabState) -> AsyncIterator[tuple[AtomctlApp, Pilot]]:
         await wait_for(
             pilot,
             lambda: all(
-                unit in workers._cells and "abilities" in workers._cells[unit]["gearman"][0]
+                unit in workers.table.shown
+                and "abilities" in workers.table.shown[unit]["gearman"][0]
                 for unit in WORKERS
             ),
             "Gearman registrations",
@@ -148,7 +149,7 @@ async def console_on(lab: LabState) -> AsyncIterator[tuple[AtomctlApp, Pilot]]:
 async def go_to_worker(app: AtomctlApp, pilot: Pilot, unit: str) -> None:
     """The Workers pane focused, its cursor on ``unit``, with the keys an admin presses."""
     pane = app.query_one(WorkersPane)
-    pane.focus()
+    pane.table.focus()
     await pilot.press("home")
     for _ in range(pane.table.row_count):
         if pane.current_key() == unit:
@@ -212,7 +213,11 @@ async def scene_health(labs: Labs) -> list[Path]:
             screen = app.screen
             await wait_for(
                 pilot,
-                lambda: screen.ready and any(f.unit == unit for f in screen.findings.values()),
+                lambda: (
+                    screen.report is not None
+                    and screen.report.complete
+                    and any(f.unit == unit for f in screen.findings.values())
+                ),
                 f"the finding about {unit}",
             )
             for _ in range(len(screen.findings)):
@@ -239,7 +244,7 @@ async def scene_fleet(labs: Labs) -> list[Path]:
 
             def workers_seen() -> bool:
                 return all(
-                    key in pane._cells and pane._cells[key]["gearman"][0] not in ("", "?")
+                    key in pane.table.shown and pane.table.shown[key]["gearman"][0] not in ("", "?")
                     for key in keys
                 )
 

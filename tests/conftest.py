@@ -28,6 +28,20 @@ def lab() -> LabState:
     lab_cli("down", "--name", name)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # `-m "not lab"` is the fast loop, without root: a test that takes the lab must say so.
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "lab" in getattr(item, "fixturenames", ()) and item.get_closest_marker("lab") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "tests using the `lab` fixture must be marked `lab` (pytestmark = pytest.mark.lab):\n"
+            + "\n".join(unmarked)
+        )
+
+
 _skipped: list[str] = []
 
 

@@ -31,6 +31,7 @@ def test_lab_help_lists_its_commands():
         assert command in help_text
 
 
+@pytest.mark.lab
 def test_lab_refuses_a_non_root_user_in_words():
     # Drop to nobody after start-up: the interpreter lives where nobody cannot read it.
     probe = (

@@ -9,6 +9,8 @@ from atomctl_tui.gearman.admin import CommandRefused, GearmanAdminClient, parse_
 from tests.gearman_lab import gearadmin, gearadmin_table, worker_units
 from tests.labs import unit_property
 
+pytestmark = pytest.mark.lab
+
 
 def lab_client(lab) -> GearmanAdminClient:
     return GearmanAdminClient("127.0.0.1", lab.gearman_port)

@@ -29,11 +29,11 @@ from atomctl_tui.health.findings import (
     WAITING_WITHOUT_WORKER,
     HealthInputs,
     HealthRules,
-    HealthTracker,
     HostView,
     Severity,
-    server_key,
 )
+from atomctl_tui.health.tracker import HealthTracker
+from atomctl_tui.health.unit_rules import server_key
 from atomctl_tui.remote.ssh_link import LinkState, LinkStatus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.bus import ConnectionStatus

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from atomctl_tui.atom import site_prefix
 from tests.gearman_lab import closed_port, gearadmin_table, worker_units
 from tests.labs import unit_property
@@ -27,6 +29,7 @@ def run_status(*args: str, **options):
     return run_cli("status", *args, **options)
 
 
+@pytest.mark.lab
 def test_status_json_matches_the_lab(lab):
     result = run_status(
         "--json", "--gearman", lab.gearman_server, "--atom-root", str(lab.paths.atom_root)
@@ -52,6 +55,7 @@ def test_status_json_matches_the_lab(lab):
     assert document["alerts"] == []
 
 
+@pytest.mark.lab
 def test_status_exits_2_and_says_why_when_a_server_is_unreachable(lab):
     port = closed_port()
     args = ("--gearman", lab.gearman_server, "--gearman", f"127.0.0.1:{port}")
@@ -77,6 +81,7 @@ def test_status_with_a_broken_config_file_exits_1_naming_file_and_line(tmp_path)
     assert f"{tmp_path}/atomctl-tui/config.yaml:2: expected 'servers'" in result.stderr
 
 
+@pytest.mark.lab
 def test_options_are_taken_before_and_after_the_subcommand(lab):
     port = closed_port()
     result = run_cli(

@@ -18,6 +18,8 @@ from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
 from tests.labs import inside
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.lab
+
 W1, W2 = BOOT_WORKERS
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
@@ -21,16 +21,12 @@ from atomctl_tui.fleet import Fleet, GearmanTarget, open_fleet
 from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.queue_rows import NOT_ATOM, THIS_SITE, QueueRow, build_queue_rows
 from atomctl_tui.gearman.snapshot import ServerSnapshot
-from atomctl_tui.health.findings import Finding, HealthInputs, HealthRules, HealthTracker, Severity
-from atomctl_tui.health.sources import (
-    UnitsReading,
-    connection_owners,
-    gearman_servers_by_host,
-    host_view,
-    server_hosts,
-)
+from atomctl_tui.health.findings import Finding, HealthRules, Severity
+from atomctl_tui.health.sources import FleetFacts, UnitsReading
+from atomctl_tui.health.tracker import HealthTracker
 from atomctl_tui.remote.hosts import local_host
-from atomctl_tui.systemd.bus import CONNECTING, ConnectionStatus
+from atomctl_tui.remote.ssh_link import LinkStatus
+from atomctl_tui.systemd.bus import ConnectionStatus
 
 PLUGIN = "ATOMCTL"
 EXIT_OK = 0
@@ -59,7 +55,9 @@ def unknown(words: str) -> CheckResult:
     return CheckResult(EXIT_UNKNOWN, f"{PLUGIN} UNKNOWN - {_plain(words)}")
 
 
-def run_check(settings: Settings, rules: HealthRules, *, timeout: float = DEFAULT_TIMEOUT):
+def run_check(
+    settings: Settings, rules: HealthRules, *, timeout: float = DEFAULT_TIMEOUT
+) -> CheckResult:
     """Read every host's units and poll every job server once; the plugin's line and status."""
     deadline = time.monotonic() + timeout
     patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
@@ -70,7 +68,7 @@ def run_check(settings: Settings, rules: HealthRules, *, timeout: float = DEFAUL
     else:
         fleet = Fleet.single(local_host(), patterns, read_only=True)
     readings: dict[str, UnitsReading] = {}
-    unsubscribes = []
+    unsubscribes: list[Callable[[], None]] = []
     try:
         for member in fleet.members:
             if member.link is not None and not member.link.status.connected:
@@ -82,7 +80,16 @@ def run_check(settings: Settings, rules: HealthRules, *, timeout: float = DEFAUL
         targets = fleet.gearman_targets(settings)
         poll_seconds = max(MIN_POLL_SECONDS, deadline - time.monotonic())
         snapshots = asyncio.run(_poll_once(targets, poll_seconds))
-        inputs = _inputs(fleet, settings, targets, readings, snapshots, timeout)
+        links: dict[str, LinkStatus] = {
+            member.label: member.link.status for member in fleet.members if member.link is not None
+        }
+        inputs = FleetFacts(fleet, settings).inputs(
+            readings,
+            links,
+            snapshots,
+            now=time.time(),
+            unanswered=ConnectionStatus(False, f"no answer from systemd within {timeout:g} s"),
+        )
         findings = HealthTracker(rules, history=False).assess(inputs)
     finally:
         for unsubscribe in unsubscribes:
@@ -94,7 +101,9 @@ def run_check(settings: Settings, rules: HealthRules, *, timeout: float = DEFAUL
     return plugin_result(findings, snapshots, rows, rules)
 
 
-async def _poll_once(targets: Sequence[GearmanTarget], seconds: float):
+async def _poll_once(
+    targets: Sequence[GearmanTarget], seconds: float
+) -> tuple[ServerSnapshot, ...]:
     # Connect and call timeouts share what is left: a silent server cannot outlast the check.
     each = max(0.5, seconds / 2)
     poller = JobServersPoller.of_targets(targets, connect_timeout=each, call_timeout=each)
@@ -102,44 +111,6 @@ async def _poll_once(targets: Sequence[GearmanTarget], seconds: float):
         return await poller.poll()
     finally:
         await poller.close()
-
-
-def _inputs(
-    fleet: Fleet,
-    settings: Settings,
-    targets: Sequence[GearmanTarget],
-    readings: dict[str, UnitsReading],
-    snapshots: tuple[ServerSnapshot, ...],
-    timeout: float,
-) -> HealthInputs:
-    servers = gearman_servers_by_host(fleet, settings)
-    hosts = []
-    for member in fleet.members:
-        reading = readings.get(member.label)
-        units, templates, status = reading.result() if reading else ({}, (), None)
-        if status == CONNECTING:
-            status = ConnectionStatus(False, f"no answer from systemd within {timeout:g} s")
-        hosts.append(
-            host_view(
-                member.label,
-                units,
-                templates=templates,
-                systemd=status,
-                link=member.link.status if member.link is not None else None,
-                gearman_servers=servers[member.label],
-                worker_patterns=settings.unit_patterns,
-            )
-        )
-    return HealthInputs(
-        hosts=tuple(hosts),
-        snapshots=snapshots,
-        site_prefix=settings.site_prefix,
-        worker_types=settings.worker_types,
-        worker_patterns=settings.unit_patterns,
-        server_hosts=server_hosts(fleet, targets),
-        owners=connection_owners(fleet, targets),
-        now=time.time(),
-    )
 
 
 def plugin_result(

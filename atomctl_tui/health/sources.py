@@ -1,7 +1,8 @@
 """The health findings' inputs that come from the fleet: which servers each host's gearman.yml
-names, on which host each job server runs, and whose a Gearman connection is.
+names, on which host each job server runs, whose a Gearman connection is, and each host's
+units as read so far.
 
-Used alike by the console (``ui/health_strip.py``) and by ``atomctl-tui check``.
+Used alike by the console (``health/monitor.py``) and by ``atomctl-tui check``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet, FleetMember, GearmanTarget, is_loopback
 from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import Owners
-from atomctl_tui.health.findings import HostView
+from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.health.findings import HealthInputs, HostView
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import CONNECTING, ConnectionStatus
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
@@ -70,26 +72,59 @@ def connection_owners(fleet: Fleet, targets: Sequence[GearmanTarget]) -> Owners 
     return owners
 
 
-def host_view(
-    label: str,
-    units: Mapping[str, UnitState],
-    *,
-    templates: Sequence[str],
-    systemd: ConnectionStatus | None,
-    link: LinkStatus | None,
-    gearman_servers: tuple[str, ...] | None,
-    worker_patterns: Sequence[str],
-) -> HostView:
-    return HostView(
-        label=label,
-        units=units,
-        systemd=systemd,
-        link=link,
-        gearman_servers=gearman_servers,
-        can_add_worker=any(
-            is_template(name) and matches(name, worker_patterns) for name in templates
-        ),
-    )
+class FleetFacts:
+    """What the fleet and the settings tell the findings, worked out once; ``inputs()`` adds
+    what changes (units, SSH connections, polls)."""
+
+    def __init__(self, fleet: Fleet, settings: Settings) -> None:
+        targets = fleet.gearman_targets(settings)
+        self.labels = tuple(fleet.labels)
+        self.settings = settings
+        self.gearman_servers = gearman_servers_by_host(fleet, settings)
+        self.server_hosts = server_hosts(fleet, targets)
+        self.owners = connection_owners(fleet, targets)
+
+    def inputs(
+        self,
+        readings: Mapping[str, UnitsReading],
+        links: Mapping[str, LinkStatus],
+        snapshots: tuple[ServerSnapshot, ...] | None,
+        *,
+        now: float = 0.0,
+        unanswered: ConnectionStatus | None = None,
+    ) -> HealthInputs:
+        """Every host as ``readings`` (none: no units known) and ``links`` (none: reached
+        without SSH) say. ``unanswered``: what a systemd still connecting is said to be (a
+        check whose time is up); ``now`` 0: the time of the assessment."""
+        patterns = self.settings.unit_patterns
+        hosts = []
+        for label in self.labels:
+            reading = readings.get(label)
+            units, templates, status = reading.result() if reading else ({}, (), None)
+            if status == CONNECTING and unanswered is not None:
+                status = unanswered
+            hosts.append(
+                HostView(
+                    label=label,
+                    units=units,
+                    systemd=status,
+                    link=links.get(label),
+                    gearman_servers=self.gearman_servers.get(label),
+                    can_add_worker=any(
+                        is_template(name) and matches(name, patterns) for name in templates
+                    ),
+                )
+            )
+        return HealthInputs(
+            hosts=tuple(hosts),
+            snapshots=snapshots,
+            site_prefix=self.settings.site_prefix,
+            worker_types=self.settings.worker_types,
+            worker_patterns=patterns,
+            server_hosts=self.server_hosts,
+            owners=self.owners,
+            now=now,
+        )
 
 
 class UnitsReading:

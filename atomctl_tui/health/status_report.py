@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from typing import Any
 
 from atomctl_tui.config import Settings
 from atomctl_tui.gearman.poller import JobServersPoller
@@ -28,7 +29,7 @@ def exit_status(snapshots: tuple[ServerSnapshot, ...]) -> int:
     return EXIT_OK if all(s.reachable for s in snapshots) else EXIT_UNREACHABLE
 
 
-def status_document(settings: Settings, snapshots: tuple[ServerSnapshot, ...]) -> dict:
+def status_document(settings: Settings, snapshots: tuple[ServerSnapshot, ...]) -> dict[str, Any]:
     rows = build_queue_rows(
         snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
     )
@@ -44,7 +45,7 @@ def status_document(settings: Settings, snapshots: tuple[ServerSnapshot, ...]) -
     }
 
 
-def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict:
+def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict[str, Any]:
     document = {
         "server": snapshot.server,
         "reachable": snapshot.reachable,
@@ -93,7 +94,7 @@ def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict:
     return document
 
 
-def status_text(document: dict) -> str:
+def status_text(document: dict[str, Any]) -> str:
     """The same snapshot for a human at a shell: one block per server, then the alerts."""
     lines = [f"servers from {document['servers_source']}"]
     for server in document["servers"]:

@@ -13,6 +13,9 @@ journalctl ends (crash, killed, scope widened) the follower starts it again from
 entry it received (``--cursor`` plus dropping that entry — not ``--after-cursor``, which in
 systemd 252 skips one entry when the cursor entry is outside the new filter): no line lost,
 none repeated.
+
+``JournalWatch`` (``watch.py``) runs a follower on a thread of its own for any number of
+listeners; the follower itself runs as a coroutine and hands over through two callbacks.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ import contextlib
 import fnmatch
 import os
 import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from atomctl_tui.journal.entries import JournalEntry, parse_entry
@@ -112,7 +116,10 @@ class JournalFollower:
     """Follows ``host``'s journal for ``settings``, calling ``on_entries`` with each batch.
 
     ``run()`` is a coroutine that lasts until ``stop()`` (or cancellation); callbacks run on
-    its event loop. ``units`` are the units journalctl currently matches by name.
+    its event loop, as must ``include_unit``, ``restart`` and ``stop``. ``room`` is awaited
+    between two reads: it returns when whoever takes the batches can take more.
+    ``units`` are the units journalctl currently matches by name; ``scope_units()`` may be
+    asked from any thread.
     """
 
     def __init__(
@@ -122,18 +129,21 @@ class JournalFollower:
         on_entries: Callable[[list[JournalEntry]], None],
         on_status: Callable[[FollowerStatus], None] = lambda status: None,
         batch_seconds: float = BATCH_SECONDS,
+        room: Callable[[], Awaitable[None]] = lambda: asyncio.sleep(0),
     ) -> None:
         self.host = host
         self.settings = settings
         self.on_entries = on_entries
         self.on_status = on_status
         self.batch_seconds = batch_seconds
+        self.room = room
         self.cursor: str | None = None  # of the last entry received: where a restart resumes
         self.units: set[str] = set()
         self.extra_units: set[str] = set()
         self.process: asyncio.subprocess.Process | None = None
         self.new_units: set[str] = set()  # in scope, seen through a slice since the start
         self.runs = 0  # journalctl --follow processes started so far
+        self._scope_lock = threading.Lock()  # units and new_units, for scope_units()
         self._pending: list[JournalEntry] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._restart_requested = False
@@ -268,10 +278,14 @@ class JournalFollower:
         starts when the scope has no line yet (seen with systemd 252). With no backlog, it
         starts at the journal's newest entry, whatever its unit.
         """
-        if self.cursor is not None:
-            self.units = await self.resolve_units()
+        resuming = self.cursor is not None
+        if resuming:
+            units, tail = await self.resolve_units(), None
         else:
-            self.units, tail = await asyncio.gather(self.resolve_units(), self.tail_cursor())
+            units, tail = await asyncio.gather(self.resolve_units(), self.tail_cursor())
+        with self._scope_lock:
+            self.units = units
+        if not resuming:
             if self.settings.backlog:
                 ending = await self._stream(self.command(follow=False))
                 if ending is not None:
@@ -326,7 +340,7 @@ class JournalFollower:
                         if entry.cursor == skipped_cursor:
                             continue  # --cursor starts at the entry already received
                     self._take(entry)
-                await asyncio.sleep(0)  # a flood must leave the keyboard its turn
+                await self.room()  # a flood waits for its takers, and leaves the loop its turn
         except BaseException:  # cancelled, or a bug: the process must not outlive us
             _end_process_group(process)
             raise
@@ -357,7 +371,8 @@ class JournalFollower:
         self.cursor = entry.cursor
         unit = entry.unit
         if unit and unit not in self.units and unit not in self.new_units and self._in_scope(unit):
-            self.new_units.add(unit)
+            with self._scope_lock:
+                self.new_units.add(unit)
         self._pending.append(entry)
         if len(self._pending) >= BATCH_MAX_LINES:
             self._flush()
@@ -370,7 +385,8 @@ class JournalFollower:
 
     def scope_units(self) -> list[str]:
         """Every unit of the scope known so far, for a unit picker."""
-        return sorted(self.units | self.new_units)
+        with self._scope_lock:
+            return sorted(self.units | self.new_units)
 
     def _flush(self) -> None:
         self._cancel_flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable
-from dataclasses import replace
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -20,7 +19,10 @@ from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.findings import HealthRules
+from atomctl_tui.health.monitor import HealthMonitor
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.scope import JournalSettings
+from atomctl_tui.journal.watch import JournalWatch
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.health.screen import HealthScreen
 from atomctl_tui.ui.health.strip import HEALTH_BINDING, HealthStrip
@@ -30,12 +32,19 @@ from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.journal.commands import JournalCommands
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.keymap import apply_keymap
-from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.palette import binding_commands, offered_bindings
 from atomctl_tui.ui.queues.pane import QueuesPane
+from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
 from atomctl_tui.ui.workers.pane import WorkersPane
 
+# What every table's own keys do (DataTable's, and KeyedTable's first and last row).
+TABLE_KEYS = [
+    Binding("up,down", "", "Previous / next row"),
+    Binding("pageup,pagedown", "", "Page up / down"),
+    Binding("left,right", "", "Scroll left / right"),
+    *Binding.make_bindings(KeyedTable.BINDINGS),
+]
 HEADER_HOSTS_WIDTH = 40  # host names in the header up to this long, else how many hosts
 
 
@@ -82,6 +91,15 @@ class AtomctlApp(App[None]):
         self.job_servers = JobServersWatch(
             JobServersPoller.of_targets(targets), interval=self.settings.poll_interval
         )
+        # What is wrong, assessed from the fleet and the polls: the strip and view listen.
+        self.health_monitor = HealthMonitor(
+            fleet, self.settings, self.health_rules, self.job_servers
+        )
+        # The journal's sources: each host's journal, and which unit's lines to show next.
+        self.journal_watches = [
+            JournalWatch(member.host, self.journal_settings) for member in fleet.members
+        ]
+        self.journal_focus = JournalFocus()
         labels = ", ".join(fleet.labels)
         self.sub_title = (
             labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
@@ -89,20 +107,31 @@ class AtomctlApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        self.health_strip = HealthStrip(self.health_rules, self.job_servers, id="health-strip")
-        yield self.health_strip
+        yield HealthStrip(self.health_monitor, id="health-strip")
         with Container(id="panes"):
-            yield JobServerPane(self.fleet, self.settings, self.job_servers, id="job-server")
+            yield JobServerPane(
+                self.fleet,
+                self.settings,
+                self.job_servers,
+                self.journal_focus,
+                read_only=self.read_only,
+                id="job-server",
+            )
             yield QueuesPane(self.fleet, self.settings, self.job_servers, id="queues")
             yield WorkersPane(
                 self.fleet,
                 self.worker_patterns,
                 self.job_servers,
+                self.journal_focus,
                 read_only=self.read_only,
                 id="workers",
             )
-            hosts = [member.host for member in self.fleet.members]
-            yield JournalPane(hosts, self.journal_settings, id="journal")
+            yield JournalPane(
+                self.journal_watches,
+                self.journal_focus,
+                max_lines=self.journal_settings.max_lines,
+                id="journal",
+            )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -112,6 +141,9 @@ class AtomctlApp(App[None]):
         gc.freeze()
         apply_keymap(self, self.settings.keymap)
 
+    def on_unmount(self) -> None:
+        self.health_monitor.close()
+
     def action_help(self) -> None:
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
@@ -120,24 +152,23 @@ class AtomctlApp(App[None]):
                 sections.append((pane.PANE_TITLE, offered_bindings(pane)))
         for unit in list(self.query(JobServerUnit))[:1]:  # one line per host, the same keys
             sections.append((unit.PANE_TITLE, offered_bindings(unit)))
+        sections.append(("Tables (Workers, Queues, Jobs)", TABLE_KEYS))
         if self.screen is not self.screen_stack[0] and self.screen.BINDINGS:
             title = getattr(self.screen, "SCREEN_TITLE", "This screen")
             sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
-        self.push_screen(HelpScreen(sections))
+        self.push_screen(HelpScreen(sections, self.settings.keymap))
 
     def action_health(self) -> None:
         if not any(isinstance(screen, HealthScreen) for screen in self.screen_stack):
-            self.push_screen(HealthScreen(self.health_strip))
-
-    def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
-        # The Workers pane's message bubbles up to here; the Journal pane is a sibling. (Not
-        # query_one: an action that ends while the console closes finds no pane any more.)
-        for pane in self.query(JournalPane):
-            pane.post_message(replace(message))
-
-    def on_unit_action_finished(self, message: UnitActionFinished) -> None:
-        for pane in self.query(JournalPane):
-            pane.post_message(replace(message))
+            self.push_screen(
+                HealthScreen(
+                    self.health_monitor,
+                    self.fleet,
+                    self.journal_focus,
+                    read_only=self.read_only,
+                    worker_patterns=self.worker_patterns,
+                )
+            )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Help", "Show every key binding", self.action_help)

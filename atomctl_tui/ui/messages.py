@@ -1,4 +1,5 @@
-"""Messages the panes send each other, in one place so the conversation is easy to follow."""
+"""Messages the widgets receive, from the backends' listeners or from each other, in one place
+so the conversation is easy to follow."""
 
 from __future__ import annotations
 
@@ -7,28 +8,11 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from atomctl_tui.gearman.snapshot import ServerSnapshot
-from atomctl_tui.journal.entries import JournalEntry
+from atomctl_tui.journal.focus import FocusRequest
 from atomctl_tui.journal.follower import FollowerStatus
+from atomctl_tui.journal.watch import JournalBatch
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.units import UnitsUpdate
-
-
-@dataclass
-class ShowUnitJournal(Message):
-    """Scope the Journal pane to one unit, or back to all workers when ``unit`` is None."""
-
-    unit: str | None
-    host_label: str | None = None
-
-
-@dataclass
-class UnitActionFinished(Message):
-    """A systemd action on a unit has ended; the Journal pane then shows that unit's lines."""
-
-    unit: str
-    action: str
-    result: str
-    host_label: str | None = None
 
 
 @dataclass
@@ -55,15 +39,23 @@ class HostLinkChanged(Message, bubble=False):
 
 
 @dataclass
-class JournalEntriesArrived(Message):
-    """A batch of journal lines from the follower (one about every 50 ms while lines flow)."""
+class JournalEntriesArrived(Message, bubble=False):
+    """A batch of journal lines (one about every 50 ms while lines flow); posted from the
+    journal watch's thread. Its ``taken()`` once they are in lets the watch read on."""
 
-    entries: list[JournalEntry]
+    batch: JournalBatch
 
 
 @dataclass
-class JournalFollowerChanged(Message):
+class JournalFollowerChanged(Message, bubble=False):
     """A journal follower's state: following, or why not and when it tries again."""
 
     status: FollowerStatus
     host_label: str | None = None
+
+
+@dataclass
+class JournalFocusRequested(Message, bubble=False):
+    """A unit's journal asked for, or an action ended on a unit; from the ``JournalFocus``."""
+
+    request: FocusRequest

@@ -1,7 +1,8 @@
 """What every unit action goes through: confirm, act off the event loop, report the outcome.
 
 An action may concern units of several hosts: it is asked once, then each host acts on its
-own units (through its own systemd connection), all at the same time.
+own units (through its own systemd connection), all at the same time. Each unit's outcome goes
+to the ``JournalFocus`` too: the Journal pane then shows that unit's lines.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 
 from textual.widget import Widget
 
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import CONFIRMED_ACTIONS, Action, Outcome, UnitActions
-from atomctl_tui.ui.messages import UnitActionFinished
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 
 LABELS = {
@@ -65,7 +66,7 @@ def needs_confirmation(action: Action, groups: Sequence[HostUnits]) -> bool:
 
 
 async def run_unit_action(
-    widget: Widget, groups: Sequence[HostUnits], action: Action
+    widget: Widget, groups: Sequence[HostUnits], action: Action, journal_focus: JournalFocus
 ) -> list[Outcome]:
     """Run in a worker of ``widget`` (the confirmation waits for its screen)."""
     if needs_confirmation(action, groups):
@@ -78,12 +79,14 @@ async def run_unit_action(
     )
     outcomes = []
     for (actions, _units), host_outcomes in zip(groups, results, strict=True):
-        report(widget, host_outcomes, actions.watch.host.label)
+        report(widget, host_outcomes, actions.watch.host.label, journal_focus)
         outcomes.extend(host_outcomes)
     return outcomes
 
 
-def report(widget: Widget, outcomes: Sequence[Outcome], host_label: str) -> None:
+def report(
+    widget: Widget, outcomes: Sequence[Outcome], host_label: str, journal_focus: JournalFocus
+) -> None:
     # Unit names and systemd's messages are not markup.
     done = [outcome for outcome in outcomes if outcome.ok]
     if len(done) > 1:
@@ -97,6 +100,4 @@ def report(widget: Widget, outcomes: Sequence[Outcome], host_label: str) -> None
         if outcome.audit_error:
             widget.notify(outcome.audit_error, severity="warning", timeout=15, markup=False)
         if outcome.unit:
-            widget.post_message(
-                UnitActionFinished(outcome.unit, outcome.action, outcome.result, host_label)
-            )
+            journal_focus.action_finished(outcome.unit, outcome.action, outcome.result, host_label)

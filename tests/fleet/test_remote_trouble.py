@@ -9,6 +9,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from atomctl_tui.atom import site_prefix
 from atomctl_tui.lab import preflight
 from atomctl_tui.lab.ssh import client_config_path
@@ -22,6 +24,8 @@ from tests.fleet.fleet_console import fleet_console
 from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL
 from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.lab
 
 MISSING_BRIDGE = "systemd-stdio-bridge-absent"
 

@@ -34,6 +34,8 @@ from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL, WorkersConsole
 from tests.waiting import wait_until_async
 
+pytestmark = pytest.mark.lab
+
 W1, W2 = BOOT_WORKERS
 ABILITIES = "18 abilities"  # the stand-in registers AtoM's 18 job classes
 

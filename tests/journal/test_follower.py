@@ -8,12 +8,16 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from atomctl_tui.journal.follower import JournalFollower
 from atomctl_tui.journal.scope import JournalSettings
 from tests.journal.lab_follower import is_running, journalctl_under, running_follower
 from tests.journal.writing import write_stream
 from tests.labs import inside, unique_name
 from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.lab
 
 ONLY_TAGS = {"worker_units": (), "other_units": ()}
 

@@ -7,8 +7,12 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 from atomctl_tui.lab.state import LabState
 from tests.labs import boot, inside, lab_cli, unique_name
+
+pytestmark = pytest.mark.lab
 
 
 def tree_fingerprint(root: Path) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES, site_prefix
 from atomctl_tui.lab import ssh
 from atomctl_tui.lab.machine import gearman_admin
 from atomctl_tui.lab.state import LabState
 from tests.labs import inside, lab_cli, unit_property
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.lab
 
 ALL_JOB_CLASSES = {c for classes in DEFAULT_WORKER_TYPES.values() for c in classes}
 

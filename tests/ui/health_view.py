@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from textual.pilot import Pilot
 
 from atomctl_tui.health.findings import Finding, HealthRules
+from atomctl_tui.health.monitor import HealthReport
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.health.screen import HealthScreen
@@ -65,6 +66,15 @@ class HealthView:
         screen = self.app.screen
         assert isinstance(screen, HealthScreen), screen
         return screen
+
+    async def complete(self) -> HealthReport:
+        """The report the view shows, once it rests on a poll and every host's units."""
+
+        def shown() -> HealthReport | None:
+            report = self.screen.report
+            return report if report is not None and report.complete else None
+
+        return await wait_until_async(shown, what="the Health view showing a complete report")
 
     def kinds(self) -> list[str]:
         return [finding.kind for finding in self.screen.findings.values()]

@@ -51,6 +51,8 @@ from tests.ui.health_view import (
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
 from tests.waiting import wait_until, wait_until_async
 
+pytestmark = pytest.mark.lab
+
 W1, W2 = BOOT_WORKERS
 FAILING = "atom-worker@7.service"
 
@@ -88,11 +90,13 @@ async def test_a_healthy_lab_is_ok_on_the_strip_and_for_check(shared_lab):
     app = console(shared_lab)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         strip = app.query_one(HealthStrip)
-        await wait_until_async(lambda: strip.ready, what="the first assessment")
-        await pilot.pause()
+        await wait_until_async(
+            lambda: "checking" not in str(strip.render()), what="the first complete assessment"
+        )
         assert "No problems found" in str(strip.render())
-        screen = await HealthView(app, pilot).open()
-        assert screen.ready and not screen.findings
+        view = HealthView(app, pilot)
+        screen = await view.open()
+        assert (await view.complete()).complete and not screen.findings
 
 
 async def test_jobs_queued_with_every_worker_stopped_and_started_from_the_view(shared_lab):
@@ -264,8 +268,7 @@ async def test_waiting_growing_while_every_worker_is_busy_gets_a_worker_added(sh
             "1 job of arFindingAidJob waiting (limit 1)",
         )
         async with health_view_of(console(shared_lab)) as view:
-            strip = view.app.query_one(HealthStrip)
-            await wait_until_async(lambda: strip.ready, what="the first assessment")
+            await view.complete()
             submit(shared_lab, "arFindingAidJob", 2, "normal")
             finding = await view.wait_finding(WAITING_GROWING)
             assert finding.problem.startswith("Jobs of arFindingAidJob waiting grew from 1 to 3")

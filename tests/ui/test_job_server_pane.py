@@ -33,6 +33,7 @@ def pane_text(pane: JobServerPane) -> str:
     return pane.state_view.content.plain
 
 
+@pytest.mark.lab
 async def test_stopped_job_server_shows_unreachable_then_recovered_within_two_polls(gearmand_lab):
     lab = gearmand_lab
     app = AtomctlApp(lab.host(), settings=lab_settings(lab, interval=0.3))
@@ -70,6 +71,7 @@ async def test_stopped_job_server_shows_unreachable_then_recovered_within_two_po
     assert unit_property(lab, worker_units(lab)[0], "ActiveState") == "active"
 
 
+@pytest.mark.lab
 async def test_every_poll_tells_the_listeners_who_is_connected(lab):
     app = AtomctlApp(lab.host(), settings=lab_settings(lab))
     async with app.run_test(size=SMALL_TERMINAL):

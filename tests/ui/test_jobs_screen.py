@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.queues.pane import QueuesPane
@@ -9,6 +11,8 @@ from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from tests.gearman_lab import drain, gearadmin, lab_settings, stop_workers, submit, wait_in_thread
 from tests.labs import inside
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.lab
 
 SMALL_TERMINAL = (80, 24)
 

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 from textual.command import CommandList
 
 from atomctl_tui.journal.scope import JournalSettings
@@ -17,7 +18,6 @@ from atomctl_tui.ui.help.screen import HelpScreen
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
-from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from tests.gearman_lab import lab_settings
 from tests.journal.lab_follower import journalctl_under
 from tests.journal.writing import (
@@ -30,6 +30,8 @@ from tests.journal.writing import (
 from tests.labs import inside, unique_name, unit_property
 from tests.ui.screen_text import screen_text
 from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.lab
 
 SMALL_TERMINAL = (80, 24)
 
@@ -123,8 +125,8 @@ async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
             lambda: "atom-worker@1" in {e.source for e in pane.view.entries},
             what="atom-worker@1's lines",
         )
-        # From the Workers pane: the message bubbles to the app, which hands it over.
-        app.query_one("#workers").post_message(ShowUnitJournal("atom-worker@1.service"))
+        # As the Workers pane asks it: through the journal focus.
+        app.journal_focus.show("atom-worker@1.service")
         await wait_until_async(lambda: pane.view.unit_scope == "atom-worker@1.service")
         assert {entry.unit for entry, _, _ in pane.view.rows} == {"atom-worker@1.service"}
         assert "atom-worker@1 ·" in pane.subtitle
@@ -134,7 +136,7 @@ async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
         await asyncio.to_thread(inside, lab, "systemctl", "restart", unit)
         new_pid = unit_property(lab, unit, "MainPID")
         assert new_pid != old_pid
-        app.post_message(UnitActionFinished(unit, "restart", "done"))
+        app.journal_focus.action_finished(unit, "restart", "done")
 
         def new_lines() -> list[str]:
             return [entry.message for entry in pane.view.shown_entries() if entry.pid == new_pid]
@@ -159,7 +161,7 @@ async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
         await pilot.press("u", "escape")
         assert pane.view.unit_scope == "atom-worker@1.service"
         # Another host's message is not for this pane.
-        app.post_message(ShowUnitJournal(None, host_label="elsewhere"))
+        app.journal_focus.show(None, host_label="elsewhere")
         await pilot.pause()
         assert pane.view.unit_scope == "atom-worker@1.service"
 
@@ -221,7 +223,7 @@ async def test_killing_journalctl_under_the_pane_resumes_without_loss_or_repeat(
         "    time.sleep(0.005)\n"  # the workload spreads its lines over the kill
     )
     async with app.run_test(size=SMALL_TERMINAL):
-        follower = journal_pane(app).follower
+        follower = app.journal_watches[0].follower
         await wait_until_async(lambda: follower.runs == 1, what="journalctl following")
         writer = subprocess.Popen([sys.executable, "-c", writer_code], stdout=subprocess.PIPE)
         cat = subprocess.Popen(lab.nsenter("systemd-cat", "-t", tag), stdin=writer.stdout)
@@ -318,7 +320,8 @@ async def test_keys_are_in_help_and_commands_in_the_palette(lab):
     )
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         pane = journal_pane(app)
-        await wait_until_async(lambda: pane.follower.scope_units(), what="the scope's units")
+        journal = app.journal_watches[0]
+        await wait_until_async(lambda: journal.scope_units(), what="the scope's units")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         listed = str(app.screen.render_sections())

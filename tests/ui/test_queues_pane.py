@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.queues.pane import QueuesPane
 from tests.gearman_lab import (
@@ -17,6 +19,8 @@ from tests.gearman_lab import (
     wait_in_thread,
 )
 from tests.ui.polls import PollRecorder
+
+pytestmark = pytest.mark.lab
 
 SMALL_TERMINAL = (80, 24)
 MD5_PREFIX = re.compile(r"[0-9a-f]{32}-")

@@ -7,11 +7,15 @@ looks: the column warns. A worker that does register shows its abilities.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.gearman_lab import lab_settings
 from tests.lab_units import BOOT_WORKERS
 from tests.ui.conftest import MISPOINTED
 from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
+
+pytestmark = pytest.mark.lab
 
 
 async def test_an_active_worker_registered_elsewhere_is_flagged(lab, mispointed_worker):

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from atomctl_tui.lab.preflight import free_port
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.systemd.audit import invoking_user
 from tests.gearman_lab import lab_settings
@@ -16,6 +17,8 @@ from tests.lab_units import BOOT_WORKERS, is_enabled, main_pid, restore_workers
 from tests.labs import inside, unit_property
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
 from tests.waiting import wait_until_async
+
+pytestmark = pytest.mark.lab
 
 W1, W2 = BOOT_WORKERS
 
@@ -43,7 +46,10 @@ def audit_entries(lab: LabState, unit: str, action: str) -> list[dict]:
 
 
 async def test_rows_show_what_systemd_says(shared_lab):
-    app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
+    # A job server nobody answers at: no Gearman reply is ever seen, whenever polls come.
+    silent = f"127.0.0.1:{free_port(14800, {shared_lab.gearman_port, shared_lab.ssh_port})}"
+    settings = lab_settings(shared_lab, servers=[silent])
+    app = RecordingApp(shared_lab.host(), settings=settings)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
         await console.wait_rows("atom-worker.service", W1, W2)

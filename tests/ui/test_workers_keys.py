@@ -59,7 +59,7 @@ async def test_the_palette_runs_a_workers_key():
 async def test_read_only_hides_every_action_key():
     app = RecordingApp(NO_BUS, read_only=True)
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
-        app.query_one(WorkersPane).focus()
+        app.query_one(WorkersPane).table.focus()
         await pilot.pause()
         offered = {binding.description for _, binding, *_ in app.screen.active_bindings.values()}
         assert "Unit journal" in offered

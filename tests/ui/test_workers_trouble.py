@@ -28,6 +28,8 @@ from tests.labs import inside, unit_property
 from tests.ui.workers_console import SMALL_TERMINAL, RecordingApp, WorkersConsole
 from tests.waiting import wait_until_async
 
+pytestmark = pytest.mark.lab
+
 W1, W2 = BOOT_WORKERS
 
 # Named here, not imported: the test must not trust the code's own list.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
+from atomctl_tui.journal.focus import FocusRequest, ShowUnitJournal, UnitActionFinished
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
-from atomctl_tui.ui.messages import ShowUnitJournal, UnitActionFinished
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.workers.pane import WorkersPane
 from tests.waiting import wait_until_async
@@ -15,18 +15,20 @@ SMALL_TERMINAL = (80, 24)
 
 
 class RecordingApp(AtomctlApp):
-    """The console, noting the messages other panes would receive from the Workers pane."""
+    """The console, noting what the Journal pane hears through the journal focus: actions
+    that ended, and unit journals asked for."""
 
     def __init__(self, host: Host, **kwargs) -> None:
         super().__init__(host, **kwargs)
         self.finished: list[UnitActionFinished] = []
         self.journal_requests: list[ShowUnitJournal] = []
+        self.journal_focus.subscribe(self._record)
 
-    def on_unit_action_finished(self, message: UnitActionFinished) -> None:
-        self.finished.append(message)
-
-    def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
-        self.journal_requests.append(message)
+    def _record(self, request: FocusRequest) -> None:
+        if isinstance(request, UnitActionFinished):
+            self.finished.append(request)
+        else:
+            self.journal_requests.append(request)
 
 
 class WorkersConsole:
@@ -60,7 +62,7 @@ class WorkersConsole:
         )
 
     async def focus_workers(self) -> None:
-        self.pane.focus()
+        self.pane.table.focus()
         await self.pilot.pause()
 
     async def go_to(self, unit: str) -> None:

@@ -1,15 +1,14 @@
 """The Health view: every finding — what is wrong, where, since when — with what to do, and
 a key that does it through the usual unit-action flow (confirmations as in the Workers pane).
 
-Rows are keyed by finding and updated in place, so the cursor stays on the finding the admin
-is reading while others come and go.
+It shows the health monitor's reports as they come. Rows are keyed by finding and updated
+in place, so the cursor stays on the finding the admin is reading while others come and go.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,18 +18,18 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from atomctl_tui.fleet import Fleet
 from atomctl_tui.health.findings import Finding, Severity
+from atomctl_tui.health.monitor import HealthMonitor, HealthReport
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.unit_text import duration_text, unit_label
+from atomctl_tui.ui.health.marks import MARKS, STYLES
+from atomctl_tui.ui.health.messages import HealthReported
 from atomctl_tui.ui.keymap import key_display
-from atomctl_tui.ui.messages import ShowUnitJournal
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 
-if TYPE_CHECKING:
-    from atomctl_tui.ui.health.strip import HealthStrip
-
-MARKS = {Severity.CRITICAL: "✖", Severity.WARNING: "▲", Severity.INFO: "●"}
-STYLES = {Severity.CRITICAL: "bold red", Severity.WARNING: "bold yellow", Severity.INFO: "green"}
+AGE_SECONDS = 5.0  # how often the selected finding's age ("since … (5m10s)") is said again
 COLUMNS = (("mark", ""), ("since", "Since"), ("where", "Where"), ("what", "What"))
 
 
@@ -56,14 +55,27 @@ class HealthScreen(Screen[None]):
         Binding("end", "last", "Last finding", show=False, id="health.last"),
     ]
 
-    def __init__(self, strip: HealthStrip) -> None:
+    def __init__(
+        self,
+        monitor: HealthMonitor,
+        fleet: Fleet,
+        journal_focus: JournalFocus,
+        *,
+        read_only: bool,
+        worker_patterns: Sequence[str],
+    ) -> None:
+        """``fleet`` and ``worker_patterns``: where a fix acts, and on which units."""
         super().__init__()
-        self.strip = strip
+        self.monitor = monitor
+        self.fleet = fleet
+        self.journal_focus = journal_focus
+        self.read_only = read_only
+        self.worker_patterns = worker_patterns
         self.table: DataTable[Text] | None = None  # set once mounted: shown from then on
         self.findings: dict[str, Finding] = {}
-        # True once the findings shown rest on a poll and every host's units: what a Pilot
-        # script waits for before it reads them (or takes a screenshot).
-        self.ready = False
+        self.report: HealthReport | None = None
+        """The report shown (None until the first arrives)."""
+        self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="health", classes="pane") as frame:
@@ -82,18 +94,29 @@ class HealthScreen(Screen[None]):
         self.summary = self.query_one("#health-summary", Static)
         self.detail = self.query_one("#health-detail", Static)
         self.table = self.query_one("#health-table", DataTable)
-        self.show(self.strip.findings, ready=self.strip.ready)
+        self._show_summary()  # "Checking…" until the first report
+        self._unsubscribe = self.monitor.subscribe(
+            lambda report: self.post_message(HealthReported(report))
+        )
+        self.set_interval(AGE_SECONDS, self._show_age)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def on_health_reported(self, message: HealthReported) -> None:
+        self.show(message.report)
 
     # --- showing ---
 
-    def show(self, findings: Sequence[Finding], *, ready: bool) -> None:
-        """Show ``findings`` (most severe first): rows updated by key, the cursor kept on the
-        finding it was on."""
+    def show(self, report: HealthReport) -> None:
+        """Show ``report``'s findings (most severe first): rows updated by key, the cursor kept
+        on the finding it was on."""
         table = self.table
         if table is None:
-            return  # not mounted yet: it shows the strip's findings when it is
+            return  # reports come once mounted (it subscribes then)
         current = self.current_key()
-        wanted = {finding.key: finding for finding in findings}
+        wanted = {finding.key: finding for finding in report.findings}
         for key in [k for k in self.findings if k not in wanted]:
             table.remove_row(key)
         now = time.time()
@@ -109,7 +132,7 @@ class HealthScreen(Screen[None]):
             table.sort("mark", key=lambda mark: mark.rank)
             if current in wanted:
                 table.move_cursor(row=table.get_row_index(current), animate=False)
-        self.ready = ready
+        self.report = report
         self._show_summary()
         self._show_detail()
         self.refresh_bindings()
@@ -131,12 +154,12 @@ class HealthScreen(Screen[None]):
         if finding.unit is None:
             return finding.subject
         where = unit_label(finding.unit)
-        return f"{where} on {finding.host}" if self.app.fleet.several else where
+        return f"{where} on {finding.host}" if self.fleet.several else where
 
     def _show_summary(self) -> None:
         findings = list(self.findings.values())
         text = Text()
-        if not self.ready:
+        if self.report is None or not self.report.complete:
             text.append("Checking: waiting for the job servers and systemd…  ")
         elif not findings:
             text.append("● No problems found.", style="green")
@@ -146,6 +169,11 @@ class HealthScreen(Screen[None]):
                 word = severity.word if severity != Severity.INFO else "note"
                 text.append(f"{MARKS[severity]} {count} {word}  ", style=STYLES[severity])
         self.summary.update(text)
+
+    def _show_age(self) -> None:
+        finding = self.selected()
+        if finding is not None and finding.since is not None:
+            self._show_detail()
 
     def selected(self) -> Finding | None:
         return self.findings.get(self.current_key() or "")
@@ -177,7 +205,7 @@ class HealthScreen(Screen[None]):
     def _suggested_keys(self, finding: Finding) -> str:
         keys = []
         bindings = {b.id: b for b in Binding.make_bindings(self.BINDINGS)}
-        if finding.fix is not None and not self.app.read_only:
+        if finding.fix is not None and not self.read_only:
             keys.append(f"{key_display(self.app, bindings['health.fix'])}: {finding.fix.words}")
         if finding.journal is not None:
             key = key_display(self.app, bindings["health.journal"])
@@ -188,7 +216,7 @@ class HealthScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "fix":
-            if self.app.read_only:
+            if self.read_only:
                 return False  # not offered at all, as in the Workers pane
             finding = self.selected()
             return True if finding is not None and finding.fix is not None else None
@@ -221,9 +249,9 @@ class HealthScreen(Screen[None]):
         finding = self.selected()
         if finding is None or finding.journal is None:
             return
-        host = finding.host if self.app.fleet.several else None
+        host = finding.host if self.fleet.several else None
         self.app.pop_screen()
-        self.app.post_message(ShowUnitJournal(finding.journal, host))
+        self.journal_focus.show(finding.journal, host)
 
     def action_fix(self) -> None:
         finding = self.selected()
@@ -234,9 +262,11 @@ class HealthScreen(Screen[None]):
     async def _fix(self, finding: Finding) -> None:
         fix = finding.fix
         assert fix is not None
-        actions = self.app.fleet.member(fix.host).units.actions(self.app.worker_patterns)
+        actions = self.fleet.member(fix.host).units.actions(self.worker_patterns)
         for action, units in fix.steps:
-            outcomes = await run_unit_action(self, [(actions, list(units))], action)
+            outcomes = await run_unit_action(
+                self, [(actions, list(units))], action, self.journal_focus
+            )
             if not outcomes or not all(outcome.ok for outcome in outcomes):
                 return  # cancelled, or it failed (the notification says why): stop there
             if action is Action.ADD_WORKER:

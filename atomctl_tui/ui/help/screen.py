@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,9 +17,13 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark", "dismiss", "Close help", id="help.close"),
     ]
 
-    def __init__(self, sections: list[tuple[str, list[Binding]]]) -> None:
+    def __init__(
+        self, sections: list[tuple[str, list[Binding]]], keymap: Mapping[str, str]
+    ) -> None:
         super().__init__()
         self.sections = sections
+        self.keymap = keymap
+        """The config file's `keys:`, by binding id."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help") as scroll:
@@ -30,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
             text.append(f"{title}\n", style="bold")
             for binding in bindings:
                 # Keys moved by the config file's `keys:` are shown where they now are.
-                bound = self.app.settings.keymap.get(binding.id or "", binding.key)
+                bound = self.keymap.get(binding.id or "", binding.key)
                 keys = ", ".join(
                     self.app.get_key_display(Binding(key, "")) for key in bound.split(",")
                 )

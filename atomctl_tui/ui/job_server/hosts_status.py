@@ -12,6 +12,7 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.widgets import Static
 
+from atomctl_tui.fleet import Fleet
 from atomctl_tui.remote.ssh_link import LinkState, LinkStatus
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.units import UnitsUpdate
@@ -19,14 +20,15 @@ from atomctl_tui.ui.messages import HostLinkChanged, UnitsChanged
 
 
 class HostsStatus(Static):
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, fleet: Fleet, *, id: str | None = None) -> None:
         super().__init__("", id=id, markup=False)
+        self.fleet = fleet
         self.links: dict[str, LinkStatus] = {}
         self.buses: dict[str, ConnectionStatus] = {}
         self._unsubscribes: list[Callable[[], None]] = []
 
     def on_mount(self) -> None:
-        for member in self.app.fleet.members:
+        for member in self.fleet.members:
             if member.link is None:
                 continue
             label = member.label

@@ -22,6 +22,7 @@ from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.gearman.watch import JobServersWatch
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.messages import JobServersPolled
@@ -41,13 +42,17 @@ class JobServerPane(Pane, can_focus=False):
         fleet: Fleet,
         settings: Settings,
         job_servers: JobServersWatch,
+        journal_focus: JournalFocus,
         *,
+        read_only: bool = False,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.fleet = fleet
         self.settings = settings
         self.job_servers = job_servers
+        self.journal_focus = journal_focus
+        self.read_only = read_only
         self.snapshots: tuple[ServerSnapshot, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
         self._shape: tuple[int, ...] = ()
@@ -58,15 +63,26 @@ class JobServerPane(Pane, can_focus=False):
         fleet = self.fleet
         with VerticalScroll(id="job-server-scroll"):
             if any(member.link is not None for member in fleet.members):
-                yield HostsStatus(id="hosts-status")
+                yield HostsStatus(fleet, id="hosts-status")
             yield Static(Text("Polling the job servers…"), id="job-server-state")
             if fleet.several:
                 # Scrolled with the rest: at 80x24 the pane is a few rows high. Focusing one
                 # (tab) brings it into view.
                 for index, label in enumerate(fleet.labels):
-                    yield JobServerUnit(label, id=f"job-server-unit-{index}")
+                    yield self._unit_line(label, id=f"job-server-unit-{index}")
         if not fleet.several:
-            yield JobServerUnit(id="job-server-unit")
+            yield self._unit_line(None, id="job-server-unit")
+
+    def _unit_line(self, host_label: str | None, *, id: str) -> JobServerUnit:
+        units = self.fleet.member(host_label).units
+        return JobServerUnit(
+            units,
+            units.actions(self.settings.unit_patterns),
+            self.journal_focus,
+            host_label=host_label,
+            read_only=self.read_only,
+            id=id,
+        )
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -13,11 +13,13 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import Action, UnitActions
 from atomctl_tui.systemd.bus import ConnectionStatus
+from atomctl_tui.systemd.unit_source import UnitSource
 from atomctl_tui.systemd.unit_text import pid_text, result_text, state_kind, state_text, uptime_text
 from atomctl_tui.systemd.units import UnitState
-from atomctl_tui.ui.messages import ShowUnitJournal, UnitsChanged
+from atomctl_tui.ui.messages import UnitsChanged
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 
 UPTIME_REFRESH_SECONDS = 5.0
@@ -50,18 +52,32 @@ class JobServerUnit(Static, can_focus=True):
         Binding("j", "journal", "Unit journal", id="job_server_unit.journal"),
     ]
 
-    def __init__(self, host_label: str | None = None, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        units: UnitSource,
+        actions: UnitActions,
+        journal_focus: JournalFocus,
+        *,
+        host_label: str | None = None,
+        read_only: bool = False,
+        id: str | None = None,
+    ) -> None:
         super().__init__("", id=id, markup=False)
-        self.host_label = host_label  # None: the console's only host
+        self.units = units
+        self.actions = actions
+        self.journal_focus = journal_focus
+        self.host_label = host_label
+        """The host it is on, named with several hosts; None: the console's only host."""
+        self.read_only = read_only
         self.state: UnitState | None = None
         self.status = ConnectionStatus(connected=False, detail="connecting to systemd")
         self._unsubscribe: Callable[[], None] | None = None
         self._line = Text()
 
     def on_mount(self) -> None:
-        units = self.app.fleet.member(self.host_label).units
-        self.actions: UnitActions = units.actions(self.app.worker_patterns)
-        self._unsubscribe = units.subscribe(lambda update: self.post_message(UnitsChanged(update)))
+        self._unsubscribe = self.units.subscribe(
+            lambda update: self.post_message(UnitsChanged(update))
+        )
         self.set_interval(UPTIME_REFRESH_SECONDS, self._show)
 
     def on_unmount(self) -> None:
@@ -117,13 +133,18 @@ class JobServerUnit(Static, can_focus=True):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # In --read-only no action is offered: hidden from the footer, the help and the palette.
-        return not (action == "act" and self.app.read_only)
+        return not (action == "act" and self.read_only)
 
     def action_act(self, name: str) -> None:
         self.run_worker(
-            run_unit_action(self, [(self.actions, [JOB_SERVER_UNIT])], ACTIONS[name]),
+            run_unit_action(
+                self,
+                [(self.actions, [JOB_SERVER_UNIT])],
+                ACTIONS[name],
+                self.journal_focus,
+            ),
             group="unit-actions",
         )
 
     def action_journal(self) -> None:
-        self.post_message(ShowUnitJournal(JOB_SERVER_UNIT, self.host_label))
+        self.journal_focus.show(JOB_SERVER_UNIT, self.host_label)

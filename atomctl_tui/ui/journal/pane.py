@@ -1,18 +1,18 @@
 """The Journal pane: the workers' journal, streaming live.
 
-A ``JournalFollower`` (backend) runs journalctl on each host and posts batches of lines; the
-``JournalView`` keeps one capped buffer and draws what is in view (with several hosts, each
-line names its host). The pane holds the keys: follow/pause, scope (a host, a unit), filter,
-timestamps, wrap, clear and save.
+Each host's ``JournalWatch`` (backend, given by the App) follows its journal and hands over
+batches of lines; the ``JournalView`` keeps one capped buffer and draws what is in view (with
+several hosts, each line names its host). The ``JournalFocus`` says which unit to show when
+another pane asks or a unit action ends. The pane holds the keys: follow/pause, scope (a host,
+a unit), filter, timestamps, wrap, clear and save.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.text import Text
@@ -20,27 +20,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
-from textual.worker import Worker, WorkerError, WorkerState
 
-from atomctl_tui.journal.follower import FollowerStatus, JournalFollower
+from atomctl_tui.journal.focus import JournalFocus, ShowUnitJournal
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
-from atomctl_tui.journal.scope import JournalSettings
-from atomctl_tui.remote.hosts import Host
+from atomctl_tui.journal.watch import JournalBatch, JournalEvent, JournalWatch
 from atomctl_tui.ui.journal.filter_bar import FilterBar
 from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen, ScopeChoice
 from atomctl_tui.ui.journal.view import JournalView
 from atomctl_tui.ui.messages import (
     JournalEntriesArrived,
+    JournalFocusRequested,
     JournalFollowerChanged,
-    ShowUnitJournal,
-    UnitActionFinished,
 )
 from atomctl_tui.ui.widgets.pane import Pane
 
 ALL_SCOPE_WORDS = "all workers"
-FOLLOWER_WORKER = "journal follower"
-STOP_TIMEOUT = 5.0
 
 
 class JournalPane(Pane):
@@ -67,30 +62,28 @@ class JournalPane(Pane):
 
     def __init__(
         self,
-        hosts: Host | Sequence[Host],
-        settings: JournalSettings | None = None,
+        journals: Sequence[JournalWatch],
+        journal_focus: JournalFocus,
         *,
+        max_lines: int,
         id: str | None = None,
     ) -> None:
+        """``journals``: one per host, the first host's first; ``max_lines``: the lines kept."""
         super().__init__(id=id)
-        self.hosts = [hosts] if isinstance(hosts, Host) else list(hosts)
-        self.settings = settings or JournalSettings()
-        self.followers: dict[str, JournalFollower] = {}
-        self._follower_workers: list[Worker[None]] = []
-        self.statuses = {h.label: FollowerStatus(True, "starting journalctl") for h in self.hosts}
+        self.journals = {journal.host.label: journal for journal in journals}
+        self.hosts = [journal.host for journal in journals]
+        self.journal_focus = journal_focus
+        self.max_lines = max_lines
+        self.statuses = {label: journal.status for label, journal in self.journals.items()}
         self.subtitle = ""
+        self._unsubscribes: list[Callable[[], None]] = []
 
     @property
     def several(self) -> bool:
         return len(self.hosts) > 1
 
-    @property
-    def follower(self) -> JournalFollower | None:
-        """The first host's follower (the only one, unless there are several hosts)."""
-        return self.followers.get(self.hosts[0].label)
-
     def compose(self) -> ComposeResult:
-        view = JournalView(self.settings.max_lines, id="journal-view")
+        view = JournalView(self.max_lines, id="journal-view")
         view.show_host = self.several
         yield view
         yield FilterBar(id="journal-filter")
@@ -103,48 +96,42 @@ class JournalPane(Pane):
         super().on_mount()
         self.watch(self.view, "following", self._refresh_subtitle, init=False)
         self.watch(self.view, "unseen", self._refresh_subtitle, init=False)
-        for host in self.hosts:
-            label = host.label
-            follower = JournalFollower(
-                host,
-                self.settings,
-                on_entries=lambda entries: self.post_message(JournalEntriesArrived(entries)),
-                on_status=lambda status, label=label: self.post_message(
-                    JournalFollowerChanged(status, label)
-                ),
+        self._unsubscribes.append(
+            self.journal_focus.subscribe(
+                lambda request: self.post_message(JournalFocusRequested(request))
             )
-            self.followers[label] = follower
-            self._follower_workers.append(
-                self.run_worker(follower.run(), name=FOLLOWER_WORKER, exit_on_error=False)
-            )
+        )
+        for label, journal in self.journals.items():
+            self._unsubscribes.append(journal.subscribe(self._journal_listener(label)))
         self._refresh_subtitle()
 
-    async def on_unmount(self) -> None:
-        # Let the followers end their journalctl and close the pipes before the loop goes.
-        for follower in self.followers.values():
-            follower.stop()
-        for worker in self._follower_workers:
-            with contextlib.suppress(WorkerError, TimeoutError):
-                await asyncio.wait_for(worker.wait(), STOP_TIMEOUT)
+    def _journal_listener(self, label: str) -> Callable[[JournalEvent], None]:
+        def listener(event: JournalEvent) -> None:  # on the watch's thread
+            if isinstance(event, JournalBatch):
+                if not self.post_message(JournalEntriesArrived(event)):
+                    event.taken()  # closing: nobody will take them
+            else:
+                self.post_message(JournalFollowerChanged(event, label))
 
-    # -- from the followers ------------------------------------------------------------
+        return listener
+
+    async def on_unmount(self) -> None:
+        # Off the event loop: the last listener gone, each watch ends its journalctl and
+        # waits for its thread (boundedly) before the console's loop goes.
+        unsubscribes, self._unsubscribes = self._unsubscribes, []
+        await asyncio.gather(*(asyncio.to_thread(unsubscribe) for unsubscribe in unsubscribes))
+
+    # -- from the journal watches ------------------------------------------------------
 
     def on_journal_entries_arrived(self, message: JournalEntriesArrived) -> None:
-        self.view.add_entries(message.entries)
+        self.view.add_entries(message.batch.entries)
+        message.batch.taken()
 
     def on_journal_follower_changed(self, message: JournalFollowerChanged) -> None:
         self.statuses[message.host_label or self.hosts[0].label] = message.status
         self._refresh_subtitle()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name == FOLLOWER_WORKER and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            index = self._follower_workers.index(event.worker)
-            label = self.hosts[index].label
-            self.statuses[label] = FollowerStatus(False, f"the journal follower failed: {error!r}")
-            self._refresh_subtitle()
-
-    # -- scope: from the Workers pane, the picker or the palette -----------------------
+    # -- scope: from the focus, the picker or the palette ------------------------------
 
     def _host_label(self, label: str | None) -> str | None:
         """The message's host as this pane knows it: None for "not mine"."""
@@ -152,24 +139,23 @@ class JournalPane(Pane):
             return self.hosts[0].label
         return label if label in self.statuses else None
 
-    def on_show_unit_journal(self, message: ShowUnitJournal) -> None:
-        message.stop()
-        label = self._host_label(message.host_label)
-        if label is not None:
-            self.show_unit(message.unit, label if message.unit is not None else None)
-
-    def on_unit_action_finished(self, message: UnitActionFinished) -> None:
-        message.stop()
-        label = self._host_label(message.host_label)
-        if label is not None:
-            self.show_unit(message.unit, label)
+    def on_journal_focus_requested(self, message: JournalFocusRequested) -> None:
+        # After an action, that unit's lines; asked for, a unit's or every worker's.
+        request = message.request
+        label = self._host_label(request.host_label)
+        if label is None:
+            return
+        if isinstance(request, ShowUnitJournal) and request.unit is None:
+            self.show_unit(None)
+        else:
+            self.show_unit(request.unit, label)
 
     def show_unit(self, unit: str | None, host: str | None = None) -> None:
         """Show one unit's lines (None: all workers), from the newest. ``host``: that host's
         unit, or with ``unit`` None all of that host's lines (None: every host)."""
-        follower = self.followers.get(host or self.hosts[0].label)
-        if unit is not None and follower is not None:
-            follower.include_unit(unit)  # a unit outside the scope so far joins it
+        journal = self.journals.get(host or self.hosts[0].label)
+        if unit is not None and journal is not None:
+            journal.include_unit(unit)  # a unit outside the scope so far joins it
         view = self.view
         view.unit_scope = unit
         view.host_scope = host if self.several else None
@@ -181,10 +167,9 @@ class JournalPane(Pane):
         """What the picker and the palette offer: every host, then every unit of the scope."""
         choices = []
         for host in self.hosts:
-            follower = self.followers.get(host.label)
             if self.several:
                 choices.append(ScopeChoice(None, host.label))
-            units = set(follower.scope_units() if follower else [])
+            units = set(self.journals[host.label].scope_units())
             view = self.view
             if view.unit_scope and view.host_scope in (None, host.label):
                 units.add(view.unit_scope)

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from atomctl_tui.fleet import GearmanTarget
 from atomctl_tui.gearman.admin import (
@@ -27,6 +27,7 @@ from atomctl_tui.gearman.admin import (
 )
 from atomctl_tui.gearman.watch import pause_between_polls
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
+from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 
 _DIGITS = re.compile(r"(\d+)")
 # A queue can hold far more jobs than anyone reads: the table is bounded, the count is not.
@@ -43,6 +44,10 @@ def job_state(job: QueuedJob) -> str:
     if job.ignored:
         return "cancelled"
     return "queued" if job.queued else "-"
+
+
+def _text(column: str, value: str) -> Text:
+    return Text(value)
 
 
 class JobsScreen(Screen[None]):
@@ -70,7 +75,12 @@ class JobsScreen(Screen[None]):
         with Vertical(id="jobs", classes="pane") as frame:
             frame.border_title = f"Jobs on {self.server} (show jobs)"
             yield Static(Text("Reading the job list…"), id="jobs-status")
-            yield DataTable(id="jobs-table", cursor_type="row", zebra_stripes=True)
+            self.table: KeyedTable[str] = KeyedTable(_text, id="jobs-table", zebra_stripes=True)
+            self.table.add_column("Handle", key="handle")
+            self.table.add_column("Retries", key="retries")
+            self.table.add_column("State", key="state")
+            self.table.order_by("handle", key=lambda cell: _handle_order(cell.plain))
+            yield self.table
             yield Static(Text(""), id="jobs-result")
         yield Footer()
 
@@ -78,11 +88,7 @@ class JobsScreen(Screen[None]):
         # Kept, not queried: a refresh may end while the screen is being taken down.
         self.status_line = self.query_one("#jobs-status", Static)
         self.result_line = self.query_one("#jobs-result", Static)
-        self.table = table = self.query_one(DataTable)
-        table.add_column("Handle", key="handle")
-        table.add_column("Retries", key="retries")
-        table.add_column("State", key="state")
-        table.focus()
+        self.table.focus()
         self.run_worker(self._refresh_forever(), name="jobs-poll", exclusive=True)
 
     async def on_unmount(self) -> None:
@@ -115,32 +121,17 @@ class JobsScreen(Screen[None]):
     def _show(self, jobs: tuple[QueuedJob, ...]) -> None:
         table = self.table
         fresh = {job.handle: job for job in jobs}
-        changed = False
-        for handle in [h for h in self.jobs if h not in fresh]:
-            table.remove_row(handle)
-            changed = True
+        table.keep_rows(fresh)
         for handle, job in fresh.items():
-            old = self.jobs.get(handle)
-            if old is None:
-                table.add_row(
-                    Text(handle), Text(str(job.retries)), Text(job_state(job)), key=handle
-                )
-                changed = True
-            elif old != job:
-                table.update_cell(handle, "retries", Text(str(job.retries)))
-                table.update_cell(handle, "state", Text(job_state(job)))
+            if self.jobs.get(handle) != job:
+                values = {"handle": handle, "retries": str(job.retries), "state": job_state(job)}
+                table.upsert(handle, values)
         self.jobs = fresh
-        if changed and table.row_count:
-            current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            table.sort("handle", key=lambda cell: _handle_order(cell.plain))
-            table.move_cursor(row=table.get_row_index(current))
+        table.resort()
 
     def selected_job(self) -> QueuedJob | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.jobs.get(key or "")
+        key = self.table.cursor_key
+        return self.jobs.get(key) if key is not None else None
 
     def action_refresh_jobs(self) -> None:
         self._wake.set()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input
+from textual.widgets import Input
 
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet
@@ -29,8 +29,8 @@ from atomctl_tui.gearman.trend import WaitingHistory
 from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.ui.messages import JobServersPolled
 from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
-from atomctl_tui.ui.widgets.table_cells import update_cell_growing
 
 
 @dataclass(frozen=True)
@@ -118,21 +118,22 @@ class QueuesPane(Pane, can_focus=False):
         self.filter_text = ""
         self.sort_column = "waiting"
         self.sort_reverse = True
-        # row key -> (row object, trend, values) of what the table shows for it
-        self._shown: dict[str, tuple[QueueRow, str, tuple]] = {}
+        # row key -> (row object, trend) the table shows, to skip a row nothing changed in
+        self._shown: dict[str, tuple[QueueRow, str]] = {}
         self._seen: tuple = ()  # what the latest poll said, to skip rebuilding the same rows
         self._row_objects: dict = {}  # build_queue_rows' memory: unchanged rows stay the same
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="queues-table", cursor_type="row", zebra_stripes=True)
+        self.table: KeyedTable[object] = KeyedTable(_cell, id="queues-table", zebra_stripes=True)
+        for column in COLUMNS:
+            self.table.add_column(self._label(column), key=column.key)
+        self._order_table()
+        yield self.table
         yield Input(placeholder="filter: job class, site, description…", id="queues-filter")
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.table = table = self.query_one("#queues-table", DataTable)
         self.filter_box = self.query_one("#queues-filter", Input)
-        for column in COLUMNS:
-            table.add_column(self._label(column), key=column.key)
         self.filter_box.display = False
         self._unsubscribe = self.job_servers.subscribe(
             lambda snapshots: self.post_message(JobServersPolled(snapshots))
@@ -169,8 +170,8 @@ class QueuesPane(Pane, can_focus=False):
             self.history.record((row.key, row.waiting) for row in self.rows.values())
             self._sync_table()
 
-    def _values(self, row: QueueRow, trend: str) -> tuple:
-        return (
+    def _values(self, row: QueueRow, trend: str) -> dict[str, object]:
+        values = (
             _alert_mark(row),
             row.waiting,
             row.running,
@@ -186,6 +187,7 @@ class QueuesPane(Pane, can_focus=False):
             row.description,
             row.server,
         )
+        return dict(zip(COLUMN_KEYS, values, strict=True))
 
     def _matches(self, row: QueueRow) -> bool:
         if not self.filter_text:
@@ -204,45 +206,23 @@ class QueuesPane(Pane, can_focus=False):
         )
 
     def _sync_table(self) -> None:
+        """Show the rows the filter lets through; re-sorted only when an order may change."""
         table = self.table
         visible = {key: row for key, row in self.rows.items() if self._matches(row)}
-        keep_cursor_row = bool(self._shown)  # on the first fill the cursor starts at the top
-        changed = False
-        for key in [k for k in self._shown if k not in visible]:
-            table.remove_row(key)
-            del self._shown[key]
-            changed = True
+        table.keep_rows(visible)
+        shown: dict[str, tuple[QueueRow, str]] = {}
         for key, row in visible.items():
             trend = self.history.line(key)
-            shown = self._shown.get(key)
-            if shown is not None and shown[0] is row and shown[1] == trend:
-                continue  # the same row object and trend: nothing in it changed
-            values = self._values(row, trend)
-            if shown is None:
-                cells = (_cell(c, v) for c, v in zip(COLUMN_KEYS, values, strict=True))
-                table.add_row(*cells, key=key)
-                changed = True
-            elif shown[2] != values:
-                for column, new, before in zip(COLUMN_KEYS, values, shown[2], strict=True):
-                    if new != before:
-                        cell = _cell(column, new)
-                        # 1,000 rows whose trend moves on at once: columns only ever grow.
-                        update_cell_growing(table, key, column, cell, cell.cell_len)
-                        changed = changed or column == self.sort_column
-            self._shown[key] = (row, trend, values)
-        if changed:
-            self._sort(keep_cursor_row=keep_cursor_row)
+            # The same row object and trend: nothing in it changed, no values to compare.
+            if self._shown.get(key) != (row, trend):
+                table.upsert(key, self._values(row, trend))
+            shown[key] = (row, trend)
+        self._shown = shown
+        table.resort()
 
-    def _sort(self, *, keep_cursor_row: bool = True) -> None:
-        """Sort the rows; the cursor stays on the row it was on, wherever that row goes."""
-        table = self.table
-        if not table.row_count:
-            return
-        current = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        table.sort(self.sort_column, key=_sort_value, reverse=self.sort_reverse)
-        index = table.get_row_index(current) if keep_cursor_row else 0
-        if index != table.cursor_row:
-            table.move_cursor(row=index)
+    def _order_table(self) -> None:
+        """Sort by the sort column; the cursor stays on the row it was on."""
+        self.table.order_by(self.sort_column, key=_sort_value, reverse=self.sort_reverse)
 
     def _show_alerts(self) -> None:
         """A summary in the frame (no row of the table lost at 80x24); rows carry the marks."""
@@ -273,12 +253,12 @@ class QueuesPane(Pane, can_focus=False):
         self.sort_column = COLUMN_KEYS[index]
         self.sort_reverse = self.sort_column in NUMERIC  # biggest numbers first
         self._relabel()
-        self._sort()
+        self._order_table()
 
     def action_sort_reverse(self) -> None:
         self.sort_reverse = not self.sort_reverse
         self._relabel()
-        self._sort()
+        self._order_table()
 
     def action_filter(self) -> None:
         self.filter_box.display = True
@@ -301,11 +281,8 @@ class QueuesPane(Pane, can_focus=False):
         self.table.focus()
 
     def selected_row(self) -> QueueRow | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        key = self.table.cursor_key
+        return self.rows.get(key) if key is not None else None
 
     def action_jobs(self) -> None:
         row = self.selected_row()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Static
 
 
 class Pane(Vertical, can_focus=True):
@@ -12,10 +10,6 @@ class Pane(Vertical, can_focus=True):
 
     DEFAULT_CLASSES = "pane"
     PANE_TITLE = ""
-    NOT_CONNECTED = ""  # what the pane will show, said while it has no backend yet
-
-    def compose(self) -> ComposeResult:
-        yield Static(f"Not connected yet: {self.NOT_CONNECTED}.", classes="placeholder")
 
     def on_mount(self) -> None:
         self.border_title = self.PANE_TITLE

@@ -12,20 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Static
-from textual.widgets.data_table import ColumnKey
+from textual.widgets import Static
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import Owners, registration_of
 from atomctl_tui.gearman.watch import JobServersWatch
+from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import Action, UnitActions
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import (
@@ -41,10 +39,10 @@ from atomctl_tui.systemd.unit_text import (
     uptime_text,
 )
 from atomctl_tui.systemd.units import UnitState, is_template, matches
-from atomctl_tui.ui.messages import JobServersPolled, ShowUnitJournal, UnitsChanged
+from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged
 from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
+from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
-from atomctl_tui.ui.widgets.table_cells import update_cell_growing
 
 TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"
@@ -68,22 +66,20 @@ COLUMNS = (
 # A cell: its text and the component class that colours it ("" for none).
 Cell = tuple[str, str]
 
-MUTATING_ACTIONS = frozenset(
-    {
-        "start",
-        "stop",
-        "restart",
-        "enable",
-        "disable",
-        "reset_failed",
-        "add_worker",
-        "remove_worker",
-        "restart_all",
-    }
-)
+# What `act` does to the selected rows, or the one under the cursor.
+ACTIONS = {
+    "start": Action.START,
+    "stop": Action.STOP,
+    "restart": Action.RESTART,
+    "enable": Action.ENABLE,
+    "disable": Action.DISABLE,
+    "reset_failed": Action.RESET_FAILED,
+    "remove_worker": Action.REMOVE_WORKER,
+}
+MUTATING_ACTIONS = frozenset({"act", "add_worker", "restart_all"})
 
 
-class WorkersPane(Pane):
+class WorkersPane(Pane, can_focus=False):
     PANE_TITLE = "Workers"
     COMPONENT_CLASSES = {
         "unit--failed",
@@ -94,16 +90,16 @@ class WorkersPane(Pane):
         "unit--selected",
     }
     BINDINGS = [
-        Binding("s", "start", "Start", id="workers.start"),
-        Binding("x", "stop", "Stop", id="workers.stop"),
-        Binding("r", "restart", "Restart", id="workers.restart"),
-        Binding("e", "enable", "Enable", id="workers.enable"),
-        Binding("d", "disable", "Disable", id="workers.disable"),
-        Binding("f", "reset_failed", "Reset failed", id="workers.reset_failed"),
+        Binding("s", "act('start')", "Start", id="workers.start"),
+        Binding("x", "act('stop')", "Stop", id="workers.stop"),
+        Binding("r", "act('restart')", "Restart", id="workers.restart"),
+        Binding("e", "act('enable')", "Enable", id="workers.enable"),
+        Binding("d", "act('disable')", "Disable", id="workers.disable"),
+        Binding("f", "act('reset_failed')", "Reset failed", id="workers.reset_failed"),
         Binding("a", "add_worker", "Add worker", id="workers.add_worker"),
         Binding(
             "delete,minus",
-            "remove_worker",
+            "act('remove_worker')",
             "Remove worker",
             key_display="del",
             id="workers.remove_worker",
@@ -112,14 +108,6 @@ class WorkersPane(Pane):
         Binding("space", "toggle_selected", "Select", id="workers.select"),
         Binding("j", "journal", "Unit journal", id="workers.journal"),
         Binding("J", "journal_all", "All workers' journal", id="workers.journal_all"),
-        Binding("up", "cursor_up", "Previous unit", show=False, id="workers.up"),
-        Binding("down", "cursor_down", "Next unit", show=False, id="workers.down"),
-        Binding("pageup", "page_up", "Page up", show=False, id="workers.page_up"),
-        Binding("pagedown", "page_down", "Page down", show=False, id="workers.page_down"),
-        Binding("home", "first", "First unit", show=False, id="workers.first"),
-        Binding("end", "last", "Last unit", show=False, id="workers.last"),
-        Binding("left", "scroll_left", "Scroll left", show=False, id="workers.left"),
-        Binding("right", "scroll_right", "Scroll right", show=False, id="workers.right"),
     ]
 
     def __init__(
@@ -127,6 +115,7 @@ class WorkersPane(Pane):
         fleet: Fleet,
         worker_patterns: Sequence[str],
         job_servers: JobServersWatch,
+        journal_focus: JournalFocus,
         *,
         read_only: bool = False,
         id: str | None = None,
@@ -135,11 +124,11 @@ class WorkersPane(Pane):
         self.fleet = fleet
         self.worker_patterns = tuple(worker_patterns)
         self.job_servers = job_servers
+        self.journal_focus = journal_focus
         self.read_only = read_only
         # All keyed by row key (``row_key``).
         self._states: dict[str, UnitState] = {}
         self._hosts: dict[str, str] = {}  # the host of each row
-        self._cells: dict[str, dict[str, Cell]] = {}
         self._selected: set[str] = set()
         # Each job server's latest connections, and the host its SSH connection reaches it by.
         self._gearman: dict[str, list[WorkerConnection]] | None = None
@@ -156,12 +145,16 @@ class WorkersPane(Pane):
         if self.several:
             self.columns = (COLUMNS[0], HOST_COLUMN, *COLUMNS[1:])
         yield Static("", id="workers-status", markup=False)
-        table: DataTable[Text] = DataTable(id="workers-table", cursor_type="row")
-        # The pane is the focus stop (Tab moves between panes); it drives the table's cursor.
-        table.can_focus = False
+        self.table: KeyedTable[Cell] = KeyedTable(self._cell_text, id="workers-table")
         for key, header in self.columns:
-            table.add_column(header, key=key)
-        yield table
+            self.table.add_column(header, key=key)
+        if self.several:
+            self.table.order_by(
+                "host", "unit", key=lambda cells: (cells[0].plain, natural_key(cells[1].plain))
+            )
+        else:
+            self.table.order_by("unit", key=lambda label: natural_key(label.plain))
+        yield self.table
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -197,10 +190,6 @@ class WorkersPane(Pane):
     def host_of(self, key: str) -> str:
         return self._hosts[key]
 
-    @property
-    def table(self) -> DataTable[Text]:
-        return self.query_one("#workers-table", DataTable)
-
     def is_worker(self, name: str) -> bool:
         return (
             name != JOB_SERVER_UNIT
@@ -216,14 +205,12 @@ class WorkersPane(Pane):
         if update.status is not None:
             self._statuses[label] = update.status
             self._show_status()
-        added = False
         for name, state in update.changed.items():
             if self.is_worker(name):
-                added |= self._upsert(label, state)
+                self._upsert(label, state)
         for name in update.removed:
             self._remove(self.row_key(label, name))
-        if added:
-            self._sort()
+        self.table.resort()
         if update.changed or update.removed:
             self._show_counts()
 
@@ -240,66 +227,27 @@ class WorkersPane(Pane):
         for key in self._states:
             self._update_cells(key, {"gearman": self._gearman_cell(key)})
 
-    def _upsert(self, host_label: str, state: UnitState) -> bool:
-        """Show ``state``; True when it is a new row."""
+    def _upsert(self, host_label: str, state: UnitState) -> None:
         key = self.row_key(host_label, state.name)
         self._states[key] = state
         self._hosts[key] = host_label
-        cells = self._row_cells(key)
-        if key not in self._cells:
-            self._cells[key] = cells
-            self.table.add_row(*(self._cell_text(cells[c]) for c, _ in self.columns), key=key)
-            return True
-        self._update_cells(key, cells)
-        return False
+        self._update_cells(key, self._row_cells(key))
 
-    def _update_cells(self, name: str, cells: dict[str, Cell]) -> None:
-        shown = self._cells[name]
-        table = self.table
-        for key, cell in cells.items():
-            if shown.get(key) != cell:
-                shown[key] = cell
-                update_cell_growing(table, name, key, self._cell_text(cell), cell_len(cell[0]))
+    def _update_cells(self, key: str, cells: dict[str, Cell]) -> None:
+        """Show ``cells`` in row ``key`` (a new row needs them all); unchanged ones stay."""
+        self.table.upsert(key, cells)
 
     def _remove(self, key: str) -> None:
-        if key in self._cells:
-            self.table.remove_row(key)
-            del self._cells[key]
+        self.table.discard_row(key)
         self._states.pop(key, None)
         self._hosts.pop(key, None)
         self._selected.discard(key)
-
-    def _sort(self) -> None:
-        current = self.current_key()
-        if self.several:
-            self.table.sort(
-                "host", "unit", key=lambda cells: (cells[0].plain, natural_key(cells[1].plain))
-            )
-        else:
-            self.table.sort("unit", key=lambda label: natural_key(label.plain))
-        if current is not None:
-            self.table.move_cursor(row=self.table.get_row_index(current), animate=False)
 
     def _tick(self) -> None:
         now = time.time()
         for key, state in self._states.items():
             self._update_cells(key, {"up": (uptime_text(state, now), "")})
-        self._shrink_columns()
-
-    def _shrink_columns(self) -> None:
-        """Give back the width a passing long text took (say `activating (auto-restart)`)."""
-        table = self.table
-        for key, header in self.columns:
-            widest = max(
-                self._cells.items(), key=lambda item: cell_len(item[1][key][0]), default=None
-            )
-            if widest is None:
-                return
-            name, cells = widest
-            needed = max(cell_len(cells[key][0]), cell_len(header))
-            if needed < table.columns[ColumnKey(key)].content_width:
-                # Asked to fit a cell narrower than the column, the table measures the column.
-                table.update_cell(name, key, self._cell_text(cells[key]), update_width=True)
+        self.table.shrink_columns()
 
     def _row_cells(self, key: str) -> dict[str, Cell]:
         state = self._states[key]
@@ -334,7 +282,7 @@ class WorkersPane(Pane):
         )
         return (registration.text, "unit--warning" if registration.is_warning else "")
 
-    def _cell_text(self, cell: Cell) -> Text:
+    def _cell_text(self, column: str, cell: Cell) -> Text:
         text, component = cell
         return Text(text, style=self._styles.get(component, ""), no_wrap=True)
 
@@ -349,11 +297,8 @@ class WorkersPane(Pane):
         super().notify_style_update()
         if not self.is_mounted:
             return
-        self._cache_styles()  # a new theme: colour the cells again
-        for name, cells in self._cells.items():
-            for key, cell in cells.items():
-                if cell[1]:
-                    self.table.update_cell(name, key, self._cell_text(cell))
+        self._cache_styles()
+        self.table.render_cells()  # a new theme: colour the cells again
 
     def _show_status(self) -> None:
         status = self.query_one("#workers-status", Static)
@@ -385,10 +330,7 @@ class WorkersPane(Pane):
         return not (action in MUTATING_ACTIONS and self.read_only)
 
     def current_key(self) -> str | None:
-        table = self.table
-        if table.row_count == 0:
-            return None
-        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return self.table.cursor_key
 
     def current_unit(self) -> str | None:
         """The unit under the cursor (its host: ``host_of(current_key())``)."""
@@ -417,28 +359,13 @@ class WorkersPane(Pane):
         self.run_worker(self._act_and_clear(action, keys), group="unit-actions")
 
     async def _act_and_clear(self, action: Action, keys: Sequence[str]) -> None:
-        outcomes = await run_unit_action(self, self._by_host(keys), action)
+        outcomes = await run_unit_action(self, self._by_host(keys), action, self.journal_focus)
         if outcomes:
             for key in keys:
                 self._set_selected(key, False)
 
-    def action_start(self) -> None:
-        self._act(Action.START, self.targets())
-
-    def action_stop(self) -> None:
-        self._act(Action.STOP, self.targets())
-
-    def action_restart(self) -> None:
-        self._act(Action.RESTART, self.targets())
-
-    def action_enable(self) -> None:
-        self._act(Action.ENABLE, self.targets())
-
-    def action_disable(self) -> None:
-        self._act(Action.DISABLE, self.targets())
-
-    def action_reset_failed(self) -> None:
-        self._act(Action.RESET_FAILED, self.targets())
+    def action_act(self, name: str) -> None:
+        self._act(ACTIONS[name], self.targets())
 
     def action_add_worker(self) -> None:
         if self._adding:
@@ -453,12 +380,9 @@ class WorkersPane(Pane):
 
     async def _add_worker(self, actions: UnitActions) -> None:
         try:
-            await run_unit_action(self, [(actions, [])], Action.ADD_WORKER)
+            await run_unit_action(self, [(actions, [])], Action.ADD_WORKER, self.journal_focus)
         finally:
             self._adding = False
-
-    def action_remove_worker(self) -> None:
-        self._act(Action.REMOVE_WORKER, self.targets())
 
     def action_restart_all(self) -> None:
         groups = [(actions, actions.running_workers()) for actions in self.actions.values()]
@@ -466,7 +390,10 @@ class WorkersPane(Pane):
         if not groups:
             self.notify("No worker is running: nothing to restart.", severity="warning")
             return
-        self.run_worker(run_unit_action(self, groups, Action.RESTART), group="unit-actions")
+        self.run_worker(
+            run_unit_action(self, groups, Action.RESTART, self.journal_focus),
+            group="unit-actions",
+        )
 
     def action_toggle_selected(self) -> None:
         current = self.current_key()
@@ -475,7 +402,7 @@ class WorkersPane(Pane):
             self.table.action_cursor_down()
 
     def _set_selected(self, key: str, selected: bool) -> None:
-        if key not in self._cells:
+        if key not in self.table.shown:
             return
         if selected:
             self._selected.add(key)
@@ -488,31 +415,7 @@ class WorkersPane(Pane):
         current = self.current_key()
         if current is not None:
             label = self.host_of(current) if self.several else None
-            self.post_message(ShowUnitJournal(self.unit_of(current), label))
+            self.journal_focus.show(self.unit_of(current), label)
 
     def action_journal_all(self) -> None:
-        self.post_message(ShowUnitJournal(None))
-
-    def action_cursor_up(self) -> None:
-        self.table.action_cursor_up()
-
-    def action_cursor_down(self) -> None:
-        self.table.action_cursor_down()
-
-    def action_page_up(self) -> None:
-        self.table.action_page_up()
-
-    def action_page_down(self) -> None:
-        self.table.action_page_down()
-
-    def action_first(self) -> None:
-        self.table.action_scroll_top()
-
-    def action_last(self) -> None:
-        self.table.action_scroll_bottom()
-
-    def action_scroll_left(self) -> None:
-        self.table.action_cursor_left()
-
-    def action_scroll_right(self) -> None:
-        self.table.action_cursor_right()
+        self.journal_focus.show(None)

@@ -1,0 +1,311 @@
+"""Unit rules: the findings about hosts and their worker units.
+
+- a host whose SSH connection or systemd cannot be reached (its units are then as last seen:
+  nothing is said about them);
+- a worker failed (start-limit-hit said apart), restarting, or ending at its max job count;
+- a worker restarting in a loop: NRestarts rising within ``restart_window`` (a one-shot check
+  sees only a unit caught in ``auto-restart``, or one that ended ``failed``);
+- a worker active but registered on no watched job server (after ``registration_grace``), or
+  registered on another server than its host's gearman.yml names.
+
+Kept between assessments, ``UnitRules`` remembers each unit's NRestarts samples (trimmed to
+their window), the exit status that ended its last run and since when it has been missing,
+for the units of the latest inputs only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+
+from atomctl_tui.atom import WORKER_EXIT_LIMIT_REACHED
+from atomctl_tui.fleet import is_loopback
+from atomctl_tui.gearman.admin import WorkerConnection
+from atomctl_tui.gearman.registration import RegistrationKind, registration_of
+from atomctl_tui.gearman.servers import ServerAddressError, parse_server_address
+from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.health.findings import (
+    HOST_DISCONNECTED,
+    MAX_JOB_COUNT,
+    NOT_REGISTERED,
+    REGISTERED_ELSEWHERE,
+    SYSTEMD_UNREACHABLE,
+    UNIT_FAILED,
+    UNIT_RESTARTING,
+    Finding,
+    Fix,
+    HealthInputs,
+    HealthRules,
+    HostView,
+    Severity,
+    Where,
+    is_worker,
+    plural,
+)
+from atomctl_tui.systemd.actions import Action
+from atomctl_tui.systemd.unit_text import duration_text, result_text, unit_label
+from atomctl_tui.systemd.units import UnitState
+
+MAX_RESTART_SAMPLES = 64
+
+
+class UnitRules:
+    """The hosts' and worker units' findings; kept between assessments, it also remembers."""
+
+    def __init__(self, rules: HealthRules, *, history: bool) -> None:
+        self.rules = rules
+        self.history = history
+        self._restarts: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+        self._last_exit: dict[tuple[str, str], int] = {}  # exit status seen ending a run
+        self._missing: dict[tuple[str, str], float] = {}  # active and not registered since
+
+    @property
+    def waiting_on_time(self) -> bool:
+        """Whether a condition may become a finding once it has lasted (a worker's
+        registration grace), or a restart loop ends when its rises leave the window."""
+        return bool(self._missing or any(len(samples) > 1 for samples in self._restarts.values()))
+
+    def host_findings(self, hosts: Iterable[HostView]) -> list[Finding]:
+        return [f for f in map(self._host_finding, hosts) if f is not None]
+
+    # --- hosts ---
+
+    def _host_finding(self, host: HostView) -> Finding | None:
+        if host.link is not None and not host.link.connected:
+            return Finding(
+                HOST_DISCONNECTED,
+                Severity.CRITICAL,
+                host.label,
+                f"No SSH connection to {host.label}: {host.link.text}.",
+                "Its units, journal and the job servers reached through it are as last seen;"
+                " the console reconnects by itself. Is the host up, and sshd running there?",
+                host=host.label,
+                since=host.link.since or None,
+            )
+        if host.systemd is not None and not host.systemd.connected:
+            return Finding(
+                SYSTEMD_UNREACHABLE,
+                Severity.CRITICAL,
+                host.label,
+                f"Cannot reach systemd on {host.label}: {host.systemd.detail}.",
+                "Its worker units are as last seen; the console reconnects by itself.",
+                host=host.label,
+            )
+        return None
+
+    # --- units ---
+
+    def unit_findings(self, inputs: HealthInputs, now: float) -> list[Finding]:
+        findings: list[Finding] = []
+        seen = _seen(inputs.snapshots)
+        by_pid = _connections_by_pid(seen) if seen is not None else None
+        # An unreachable server is the cause: no worker can register with it.
+        registrations_say = seen is not None and all(s.reachable for s in inputs.snapshots or ())
+        present: set[tuple[str, str]] = set()
+        for host in inputs.hosts:
+            if host.systemd is None or not host.systemd.connected:
+                continue  # its units are as last seen: nothing to say about them now
+            for name, unit in host.units.items():
+                if not is_worker(name, inputs.worker_patterns):
+                    continue
+                key = (host.label, name)
+                present.add(key)
+                findings.extend(self._unit_state_findings(host, unit, key, now))
+                if registrations_say and by_pid is not None:
+                    finding = self._registration_finding(inputs, host, unit, by_pid, key, now)
+                    if finding is not None:
+                        findings.append(finding)
+                else:
+                    self._missing.pop(key, None)
+        for memory in (self._restarts, self._last_exit, self._missing):
+            for key in set(memory) - present:
+                del memory[key]
+        return findings
+
+    def _unit_state_findings(
+        self, host: HostView, unit: UnitState, key: tuple[str, str], now: float
+    ) -> Iterable[Finding]:
+        name = unit.name
+        base: Where = {
+            "host": host.label,
+            "unit": name,
+            "journal": name,
+            "since": _seconds(unit.state_since_us),
+        }
+        ended = unit.active_state == "failed" or unit.sub_state == "auto-restart"
+        if ended and unit.exit_status:
+            self._last_exit[key] = unit.exit_status
+        rises, first, last = self._restart_rises(key, unit, now)
+        last_exit = self._last_exit.get(key)
+        if unit.active_state == "failed":
+            yield self._failed(host, unit, last_exit, base)
+            return
+        if unit.sub_state == "auto-restart" or rises >= self.rules.restart_loop:
+            status = unit.exit_status if unit.sub_state == "auto-restart" else last_exit
+            if status == WORKER_EXIT_LIMIT_REACHED:
+                yield Finding(
+                    MAX_JOB_COUNT,
+                    Severity.INFO,
+                    unit_label(name),
+                    f"{name} exited with status 111: it reached its max job count (or memory"
+                    " limit).",
+                    "Expected, not an error: systemd starts it again. Each restart counts"
+                    " against the unit's start limit (3 in 24 h in AtoM's unit): if it ends"
+                    " start-limit-hit, raise StartLimitBurst or --max-job-count.",
+                    **base,
+                )
+                return
+            if unit.sub_state == "auto-restart":
+                why = result_text(unit) or "it ended"
+                problem = f"{name} is restarting: its last run ended ({why})"
+            else:
+                problem = f"{name} is restarting in a loop"
+            count = f"NRestarts {unit.restarts}" if unit.restarts is not None else ""
+            if rises >= self.rules.restart_loop:
+                count = f"NRestarts rose from {first} to {last} in the last" + (
+                    f" {duration_text(self.rules.restart_window)}"
+                )
+            yield Finding(
+                UNIT_RESTARTING,
+                Severity.WARNING,
+                unit_label(name),
+                f"{problem}; {count}." if count else f"{problem}.",
+                "Its journal (j) says why it ends. Each restart counts against the start limit"
+                " (3 in 24 h in AtoM's unit); then it stays failed.",
+                **base,
+            )
+
+    def _failed(
+        self, host: HostView, unit: UnitState, last_exit: int | None, base: Where
+    ) -> Finding:
+        name = unit.name
+        fix = Fix(host.label, ((Action.RESET_FAILED, (name,)), (Action.START, (name,))))
+        if unit.result == "start-limit-hit":
+            problem = f"{name} failed: started too often (start-limit-hit)."
+            advice = (
+                "systemd refuses to start it again: AtoM's unit allows 3 starts in 24 h,"
+                " restarts included. Reset the count and start it; if it keeps failing, read"
+                " its journal first."
+            )
+            if last_exit == WORKER_EXIT_LIMIT_REACHED:
+                advice += (
+                    " Its runs ended with status 111 (max job count reached): each counted as"
+                    " a start."
+                )
+        else:
+            restarts = f" after {plural(unit.restarts, 'restart')}" if unit.restarts else ""
+            problem = f"{name} failed ({result_text(unit) or unit.result}){restarts}."
+            advice = "Its journal says why. Then reset-failed and start it."
+        return Finding(
+            UNIT_FAILED, Severity.WARNING, unit_label(name), problem, advice, fix=fix, **base
+        )
+
+    def _restart_rises(
+        self, key: tuple[str, str], unit: UnitState, now: float
+    ) -> tuple[int, int, int]:
+        """NRestarts rises within the window: (how many, from, to)."""
+        if unit.restarts is None:
+            return 0, 0, 0
+        samples = self._restarts.setdefault(key, deque(maxlen=MAX_RESTART_SAMPLES))
+        if not samples or samples[-1][1] != unit.restarts:
+            samples.append((now, unit.restarts))
+        while len(samples) > 1 and samples[1][0] <= now - self.rules.restart_window:
+            samples.popleft()
+        values = [count for _t, count in samples]
+        rises = sum(1 for a, b in pairwise(values) if b > a)
+        return rises, values[0], values[-1]
+
+    def _registration_finding(
+        self,
+        inputs: HealthInputs,
+        host: HostView,
+        unit: UnitState,
+        by_pid: Mapping[int, dict[str, list[WorkerConnection]]],
+        key: tuple[str, str],
+        now: float,
+    ) -> Finding | None:
+        seen = by_pid.get(unit.main_pid, {}) if unit.main_pid else {}
+        registration = registration_of(unit, seen, host=host.label, owners=inputs.owners)
+        name = unit.name
+        base: Where = {"host": host.label, "unit": name, "journal": name}
+        restart = Fix(host.label, ((Action.RESTART, (name,)),))
+        if registration.kind is not RegistrationKind.MISSING:
+            self._missing.pop(key, None)
+        if registration.kind is RegistrationKind.MISSING:
+            active_since = _seconds(unit.active_since_us) or now
+            start = active_since
+            if self.history:
+                start = max(active_since, self._missing.setdefault(key, now))
+            if now - start < self.rules.registration_grace:
+                return None
+            base["since"] = start
+            return Finding(
+                NOT_REGISTERED,
+                Severity.WARNING,
+                unit_label(name),
+                f"{name} is active (PID {unit.main_pid}) but registered on no job server the"
+                " console watches.",
+                "Its gearman.yml may name another server, or AtoM's Symfony cache still holds"
+                " an old one: fix gearman.yml, clear the cache (php symfony cc), then restart"
+                " the worker (asks first).",
+                fix=restart,
+                **base,
+            )
+        expected = host.gearman_servers
+        registered_on = {server_key(s) for s in registration.servers}
+        if (
+            registration.kind is RegistrationKind.REGISTERED
+            and expected
+            and not registered_on & {server_key(s) for s in expected}
+        ):
+            servers = ", ".join(sorted(registration.servers))
+            return Finding(
+                REGISTERED_ELSEWHERE,
+                Severity.WARNING,
+                unit_label(name),
+                f"{name} is registered on {servers}, but {host.label}'s gearman.yml names"
+                f" {', '.join(expected)}.",
+                "AtoM queues this site's jobs where gearman.yml says, so this worker gets"
+                " none of them. Point its AtoM root's gearman.yml at the same servers,"
+                " clear the Symfony cache, then restart it (asks first).",
+                fix=restart,
+                **base,
+            )
+        return None
+
+
+def server_key(name: str) -> str:
+    """A job server's address, comparable whatever its spelling: ``loopback:4730`` for
+    127.0.0.1, ::1 or localhost; ``" via HOST"`` (the SSH connection reaching it) dropped."""
+    address = name.split(" via ", 1)[0]
+    try:
+        parsed = parse_server_address(address)
+    except ServerAddressError:
+        return address.lower()
+    host = "loopback" if is_loopback(parsed.host) else parsed.host.lower()
+    return f"{host}:{parsed.port}"
+
+
+def _seconds(us: int) -> float | None:
+    return us / 1_000_000 if us else None
+
+
+def _seen(
+    snapshots: Sequence[ServerSnapshot] | None,
+) -> dict[str, tuple[WorkerConnection, ...]] | None:
+    if snapshots is None:
+        return None
+    return {s.server: s.connections for s in snapshots if s.reachable}
+
+
+def _connections_by_pid(
+    seen: Mapping[str, Sequence[WorkerConnection]],
+) -> dict[int, dict[str, list[WorkerConnection]]]:
+    """Each pid's connections, per server: a unit finds its own without a scan of them all."""
+    index: dict[int, dict[str, list[WorkerConnection]]] = {}
+    for server, connections in seen.items():
+        for connection in connections:
+            if connection.pid is not None:
+                index.setdefault(connection.pid, {}).setdefault(server, []).append(connection)
+    return index
