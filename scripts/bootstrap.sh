@@ -1,13 +1,9 @@
 # Sourced by scripts/demo and scripts/test: installs what is missing, nothing more.
-# Debian 12, as root. Idempotent: a second run installs nothing.
+# Debian 12. Idempotent: a second run installs nothing. Debian packages need root; the
+# fast test loop (`./scripts/test -m "not lab"`) runs as any user once they are installed.
 
 APT_PACKAGES="systemd dbus gearman-job-server gearman-tools openssh-server openssh-client
 util-linux libsystemd-dev pkg-config gcc python3 python3-dev python3-venv tmux"
-
-if [ "$(id -u)" != 0 ]; then
-    echo "atomctl-tui: run this as root (the lab boots systemd in new namespaces)" >&2
-    exit 1
-fi
 
 VENV="${ATOMCTL_VENV:-$PWD/.venv}"
 # The lab mounts private, empty /tmp, /var/tmp and /run: a console or check started inside
@@ -27,6 +23,10 @@ for package in $APT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
         missing="$missing $package"
 done
+if [ -n "$missing" ] && [ "$(id -u)" != 0 ]; then
+    echo "atomctl-tui: missing Debian packages:$missing; run this once as root to install them" >&2
+    exit 1
+fi
 if [ -n "$missing" ]; then
     echo "Installing Debian packages:$missing"
     export DEBIAN_FRONTEND=noninteractive

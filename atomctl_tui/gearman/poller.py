@@ -10,20 +10,40 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from atomctl_tui.gearman.admin import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
+    FunctionPriorities,
+    FunctionStatus,
     GearmanAdminClient,
     GearmanAdminError,
 )
 from atomctl_tui.gearman.servers import ServerAddress
-from atomctl_tui.gearman.snapshot import FunctionStats, ServerSnapshot, join_functions
+from atomctl_tui.gearman.snapshot import (
+    FunctionStats,
+    ServerSnapshot,
+    StatsMemo,
+    join_functions,
+)
 
 if TYPE_CHECKING:
     from atomctl_tui.fleet import GearmanTarget
+
+Replies = tuple[tuple[FunctionStatus, ...], tuple[FunctionPriorities, ...]]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """One poll's functions, joined from its replies, and their sums."""
+
+    functions: tuple[FunctionStats, ...]
+    total: int
+    running: int
+    waiting: int
 
 
 class ServerPoller:
@@ -56,9 +76,8 @@ class ServerPoller:
         self._last: ServerSnapshot | None = None
         self._version: str | None = None
         self._pid: int | None = None
-        self._joined: tuple[object, object, tuple[FunctionStats, ...], tuple[int, ...]] | None
-        self._joined = None
-        self._stats_by_lines: dict = {}
+        self._joined: tuple[Replies, Joined] | None = None
+        self._stats_by_lines: StatsMemo = {}
 
     async def poll(self) -> ServerSnapshot:
         now = self.clock()
@@ -87,6 +106,7 @@ class ServerPoller:
                 error=self._error_words(exc),
             )
         else:
+            joined = self._join(status.items, priorities.items)
             snapshot = ServerSnapshot(
                 server=self.name,
                 via=self.via,
@@ -96,7 +116,10 @@ class ServerPoller:
                 version=self._version,
                 pid=pid,
                 rtt=rtt,
-                **self._join(status.items, priorities.items),
+                functions=joined.functions,
+                total=joined.total,
+                running=joined.running,
+                waiting=joined.waiting,
                 connections=workers.items,
                 malformed=status.malformed + priorities.malformed + workers.malformed,
             )
@@ -110,19 +133,21 @@ class ServerPoller:
             words += f" (through the SSH connection to {self.via}: is gearmand listening there?)"
         return words
 
-    def _join(self, status, priorities) -> dict:
+    def _join(
+        self, status: tuple[FunctionStatus, ...], priorities: tuple[FunctionPriorities, ...]
+    ) -> Joined:
         """The snapshot's functions and their sums. Unchanged replies come back as the same
         objects: then so do these, without another pass over a thousand functions."""
-        if self._joined is None or self._joined[:2] != (status, priorities):
-            joined = join_functions(status, priorities, self._stats_by_lines)
-            sums = (
-                sum(f.total for f in joined),
-                sum(f.running for f in joined),
-                sum(f.waiting for f in joined),
+        if self._joined is None or self._joined[0] != (status, priorities):
+            functions = join_functions(status, priorities, self._stats_by_lines)
+            joined = Joined(
+                functions,
+                total=sum(f.total for f in functions),
+                running=sum(f.running for f in functions),
+                waiting=sum(f.waiting for f in functions),
             )
-            self._joined = (status, priorities, joined, sums)
-        _, _, joined, (total, running, waiting) = self._joined
-        return {"functions": joined, "total": total, "running": running, "waiting": waiting}
+            self._joined = ((status, priorities), joined)
+        return self._joined[1]
 
     def _since(self, now: float, *, reachable: bool) -> float:
         if self._last is not None and self._last.reachable == reachable:
@@ -136,11 +161,26 @@ class ServerPoller:
 class JobServersPoller:
     """Every configured server, polled together (once per ``poll()``)."""
 
-    def __init__(self, addresses: Iterable[ServerAddress], **poller_options) -> None:
-        self.pollers = [ServerPoller(a, **poller_options) for a in addresses]
+    def __init__(
+        self,
+        addresses: Iterable[ServerAddress],
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+    ) -> None:
+        self.pollers = [
+            ServerPoller(a, connect_timeout=connect_timeout, call_timeout=call_timeout)
+            for a in addresses
+        ]
 
     @classmethod
-    def of_targets(cls, targets: Iterable[GearmanTarget], **poller_options) -> JobServersPoller:
+    def of_targets(
+        cls,
+        targets: Iterable[GearmanTarget],
+        *,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+    ) -> JobServersPoller:
         """The servers of a fleet, each reached its own way (directly, or through SSH)."""
         polls = cls(())
         polls.pollers = [
@@ -150,7 +190,8 @@ class JobServersPoller:
                 unix_path=target.socket_path,
                 via=target.via,
                 blocked=target.blocked,
-                **poller_options,
+                connect_timeout=connect_timeout,
+                call_timeout=call_timeout,
             )
             for target in targets
         ]

@@ -51,10 +51,14 @@ class ServerSnapshot:
         return tuple(c for c in self.connections if c.functions)
 
 
+StatsMemo = dict[tuple[FunctionStatus, FunctionPriorities], "FunctionStats"]
+"""The stats joined from each pair of reply lines, kept between polls."""
+
+
 def join_functions(
     status: Iterable[FunctionStatus],
     priorities: Iterable[FunctionPriorities],
-    reuse: dict | None = None,
+    reuse: StatsMemo | None = None,
 ) -> tuple[FunctionStats, ...]:
     """Join `status` and `prioritystatus` by function, in `status` order.
 

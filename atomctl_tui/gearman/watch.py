@@ -20,7 +20,7 @@ from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 
 Snapshots = tuple[ServerSnapshot, ...]
-Listener = Callable[[Snapshots], None]
+Listener = Callable[[Snapshots], object]
 
 
 class JobServersWatch:
@@ -53,9 +53,7 @@ class JobServersWatch:
                 listener(self._latest)
             self._listeners.append(listener)
             if self._thread is None and not self._stopping:
-                self._thread = threading.Thread(
-                    target=self._run, name="gearman-watch", daemon=True
-                )
+                self._thread = threading.Thread(target=self._run, name="gearman-watch", daemon=True)
                 self._thread.start()
 
         def unsubscribe() -> None:

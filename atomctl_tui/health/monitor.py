@@ -38,7 +38,7 @@ class HealthReport:
     then, what is missing may still be only unread)."""
 
 
-Listener = Callable[[HealthReport], None]
+Listener = Callable[[HealthReport], object]
 # What a poll says that findings rest on; its time alone is not news.
 PollWords = tuple[tuple[object, ...], ...]
 

@@ -74,9 +74,11 @@ def parse_entry(line: bytes | str, host: str | None = None) -> JournalEntry | No
 
 
 def _number(value: object, default: int) -> int:
+    if not isinstance(value, str | int):
+        return default
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         return default
 
 

@@ -32,7 +32,7 @@ class UnitActionFinished:
 
 
 FocusRequest = ShowUnitJournal | UnitActionFinished
-Listener = Callable[[FocusRequest], None]
+Listener = Callable[[FocusRequest], object]
 
 
 class JournalFocus:

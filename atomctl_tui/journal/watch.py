@@ -40,7 +40,7 @@ class JournalBatch:
 
 
 JournalEvent = JournalBatch | FollowerStatus
-Listener = Callable[[JournalEvent], None]
+Listener = Callable[[JournalEvent], object]
 
 
 class JournalWatch:

@@ -69,9 +69,13 @@ class AtomctlApp(App[None]):
         read_only: bool = False,
         journal: JournalSettings | None = None,
         health: HealthRules | None = None,
+        job_servers: JobServersWatch | None = None,
+        journal_watches: list[JournalWatch] | None = None,
     ) -> None:
         """One ``host`` (this machine, a lab), or the ``fleet`` of remote hosts (``--host``).
-        ``health``: the health findings' thresholds (tests shorten the ones that need time)."""
+        ``health``: the health findings' thresholds (tests shorten the ones that need time).
+        ``job_servers``, ``journal_watches`` (one per fleet member, in its order): sources to
+        use instead of polling the fleet's job servers and following its journals (tests)."""
         super().__init__()
         self.health_rules = health or HealthRules()
         self.settings = settings or default_settings()
@@ -88,7 +92,7 @@ class AtomctlApp(App[None]):
         self.fleet = fleet
         # The console's one source of Gearman data: every pane that shows it listens.
         targets = fleet.gearman_targets(self.settings)
-        self.job_servers = JobServersWatch(
+        self.job_servers = job_servers or JobServersWatch(
             JobServersPoller.of_targets(targets), interval=self.settings.poll_interval
         )
         # What is wrong, assessed from the fleet and the polls: the strip and view listen.
@@ -96,7 +100,7 @@ class AtomctlApp(App[None]):
             fleet, self.settings, self.health_rules, self.job_servers
         )
         # The journal's sources: each host's journal, and which unit's lines to show next.
-        self.journal_watches = [
+        self.journal_watches = journal_watches or [
             JournalWatch(member.host, self.journal_settings) for member in fleet.members
         ]
         self.journal_focus = JournalFocus()
@@ -107,7 +111,7 @@ class AtomctlApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield HealthStrip(self.health_monitor, id="health-strip")
+        yield HealthStrip(self.health_monitor, self.settings.keymap, id="health-strip")
         with Container(id="panes"):
             yield JobServerPane(
                 self.fleet,
@@ -165,6 +169,7 @@ class AtomctlApp(App[None]):
                     self.health_monitor,
                     self.fleet,
                     self.journal_focus,
+                    self.settings.keymap,
                     read_only=self.read_only,
                     worker_patterns=self.worker_patterns,
                 )
@@ -175,4 +180,3 @@ class AtomctlApp(App[None]):
         yield SystemCommand("Health", "What is wrong, and what to do", self.action_health)
         yield from binding_commands(screen)
         yield from super().get_system_commands(screen)
-

@@ -12,14 +12,15 @@ UI_PACKAGE = "atomctl_tui.ui"
 
 
 def _subclasses(cls: type) -> Iterator[type]:
-    for sub in cls.__subclasses__():
+    subclasses: list[type] = cls.__subclasses__()
+    for sub in subclasses:
         yield sub
         yield from _subclasses(sub)
 
 
 def known_binding_ids() -> set[str]:
     """Every binding id declared by the console's own screens, panes and widgets."""
-    ids = set()
+    ids: set[str] = set()
     for cls in _subclasses(DOMNode):
         if cls.__module__.startswith(UI_PACKAGE):
             for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
@@ -43,7 +44,8 @@ def apply_keymap(app: App, keymap: Mapping[str, str]) -> None:
         )
 
 
-def key_display(app: App, binding: Binding) -> str:
-    """How ``binding``'s first key is shown, where the config file's `keys:` put it."""
-    keys = app.settings.keymap.get(binding.id or "", binding.key)
+def key_display(app: App[object], keymap: Mapping[str, str], binding: Binding) -> str:
+    """How ``binding``'s first key is shown, where the config file's `keys:` (``keymap``)
+    put it."""
+    keys = keymap.get(binding.id or "", binding.key)
     return app.get_key_display(Binding(keys.split(",")[0], ""))

@@ -8,7 +8,7 @@ in place, so the cursor stays on the finding the admin is reading while others c
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -60,6 +60,7 @@ class HealthScreen(Screen[None]):
         monitor: HealthMonitor,
         fleet: Fleet,
         journal_focus: JournalFocus,
+        keymap: Mapping[str, str],
         *,
         read_only: bool,
         worker_patterns: Sequence[str],
@@ -71,7 +72,12 @@ class HealthScreen(Screen[None]):
         self.journal_focus = journal_focus
         self.read_only = read_only
         self.worker_patterns = worker_patterns
-        self.table: DataTable[Text] | None = None  # set once mounted: shown from then on
+        self.keymap = keymap
+        """The config file's `keys:`, to name the keys where they now are."""
+        self.table: DataTable[Text] = DataTable(id="health-table", cursor_type="row")
+        self.table.can_focus = False  # the screen drives its cursor (enter acts on a finding)
+        for key, label in COLUMNS:
+            self.table.add_column(label, key=key)
         self.findings: dict[str, Finding] = {}
         self.report: HealthReport | None = None
         """The report shown (None until the first arrives)."""
@@ -81,11 +87,7 @@ class HealthScreen(Screen[None]):
         with Vertical(id="health", classes="pane") as frame:
             frame.border_title = "Health"
             yield Static(Text(""), id="health-summary")
-            table: DataTable[Text] = DataTable(id="health-table", cursor_type="row")
-            table.can_focus = False  # the screen drives its cursor (enter acts on a finding)
-            for key, label in COLUMNS:
-                table.add_column(label, key=key)
-            yield table
+            yield self.table
             yield Static(Text(""), id="health-detail")
         yield Footer()
 
@@ -93,7 +95,6 @@ class HealthScreen(Screen[None]):
         # Kept, not queried: an update may arrive while the screen is being taken down.
         self.summary = self.query_one("#health-summary", Static)
         self.detail = self.query_one("#health-detail", Static)
-        self.table = self.query_one("#health-table", DataTable)
         self._show_summary()  # "Checking…" until the first report
         self._unsubscribe = self.monitor.subscribe(
             lambda report: self.post_message(HealthReported(report))
@@ -113,8 +114,6 @@ class HealthScreen(Screen[None]):
         """Show ``report``'s findings (most severe first): rows updated by key, the cursor kept
         on the finding it was on."""
         table = self.table
-        if table is None:
-            return  # reports come once mounted (it subscribes then)
         current = self.current_key()
         wanted = {finding.key: finding for finding in report.findings}
         for key in [k for k in self.findings if k not in wanted]:
@@ -180,7 +179,7 @@ class HealthScreen(Screen[None]):
 
     def current_key(self) -> str | None:
         table = self.table
-        if table is None or not table.row_count:
+        if not table.row_count:
             return None
         return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
 
@@ -206,9 +205,10 @@ class HealthScreen(Screen[None]):
         keys = []
         bindings = {b.id: b for b in Binding.make_bindings(self.BINDINGS)}
         if finding.fix is not None and not self.read_only:
-            keys.append(f"{key_display(self.app, bindings['health.fix'])}: {finding.fix.words}")
+            key = key_display(self.app, self.keymap, bindings["health.fix"])
+            keys.append(f"{key}: {finding.fix.words}")
         if finding.journal is not None:
-            key = key_display(self.app, bindings["health.journal"])
+            key = key_display(self.app, self.keymap, bindings["health.journal"])
             keys.append(f"{key}: the journal of {unit_label(finding.journal)}")
         return " · ".join(keys)
 

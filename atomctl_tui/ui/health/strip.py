@@ -3,7 +3,7 @@ as the health monitor last found."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rich.text import Text
 from textual.binding import Binding
@@ -20,9 +20,13 @@ HEALTH_BINDING = Binding("h", "health", "Health", id="app.health")
 
 
 class HealthStrip(Static):
-    def __init__(self, monitor: HealthMonitor, *, id: str | None = None) -> None:
+    def __init__(
+        self, monitor: HealthMonitor, keymap: Mapping[str, str], *, id: str | None = None
+    ) -> None:
         super().__init__("Health: checking…", id=id, markup=False)
         self.monitor = monitor
+        self.keymap = keymap
+        """The config file's `keys:`, to name the Health view's key where it now is."""
         self._unsubscribe: Callable[[], None] | None = None
         self._text = Text()
         """What the strip shows: a report that changes nothing of it repaints nothing."""
@@ -45,7 +49,7 @@ class HealthStrip(Static):
         for severity in Severity:
             self.set_class(bool(problems) and problems[0].severity == severity, f"-{severity.word}")
         self.set_class(not problems, "-healthy")
-        key = key_display(self.app, HEALTH_BINDING)
+        key = key_display(self.app, self.keymap, HEALTH_BINDING)
         text = Text(no_wrap=True, overflow="ellipsis")
         if not report.complete:
             text.append(f"Health: checking… · {key}: Health view")

@@ -34,13 +34,12 @@ class HostsStatus(Static):
             label = member.label
             self.links[label] = member.link.status
             self.buses[label] = ConnectionStatus(False, "connecting to systemd")
-            self._unsubscribes.append(
-                member.link.subscribe(
-                    lambda status, label=label: self.post_message(HostLinkChanged(label, status))
-                )
-            )
+            self._unsubscribes.append(member.link.subscribe(self._link_listener(label)))
             self._unsubscribes.append(member.units.subscribe(self._bus_listener(label)))
         self._show()
+
+    def _link_listener(self, label: str) -> Callable[[LinkStatus], object]:
+        return lambda status: self.post_message(HostLinkChanged(label, status))
 
     def _bus_listener(self, label: str) -> Callable[[UnitsUpdate], None]:
         def listen(update: UnitsUpdate) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Input
 
 
@@ -27,7 +28,7 @@ class FilterBar(Input):
     def close(self) -> None:
         self.remove_class("-open")
         self.remove_class("-invalid")
-        if self.parent is not None and self.parent.can_focus:
+        if isinstance(self.parent, Widget) and self.parent.can_focus:
             self.parent.focus()
 
     def action_close(self) -> None:

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
+from textual.widgets.data_table import ColumnKey
 
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet
@@ -245,7 +246,7 @@ class QueuesPane(Pane, can_focus=False):
     def _relabel(self) -> None:
         table = self.table
         for column in COLUMNS:
-            table.columns[column.key].label = self._label(column)
+            table.columns[ColumnKey(column.key)].label = self._label(column)
         table.refresh()
 
     def action_sort_next(self) -> None:

@@ -38,7 +38,7 @@ from atomctl_tui.systemd.unit_text import (
     unit_label,
     uptime_text,
 )
-from atomctl_tui.systemd.units import UnitState, is_template, matches
+from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
 from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged
 from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
@@ -137,7 +137,7 @@ class WorkersPane(Pane, can_focus=False):
         self._unsubscribes: list[Callable[[], None]] = []
         self._styles: dict[str, Style] = {}
         self._adding = False
-        self.columns = COLUMNS
+        self.columns: tuple[tuple[str, str], ...] = COLUMNS
         self.actions: dict[str, UnitActions] = {}
 
     def compose(self) -> ComposeResult:
@@ -163,17 +163,16 @@ class WorkersPane(Pane, can_focus=False):
             label = member.label
             self._statuses[label] = ConnectionStatus(False, "connecting to systemd")
             self.actions[label] = member.units.actions(self.worker_patterns)
-            self._unsubscribes.append(
-                member.units.subscribe(
-                    lambda update, label=label: self.post_message(UnitsChanged(update, label))
-                )
-            )
+            self._unsubscribes.append(member.units.subscribe(self._units_listener(label)))
         self._unsubscribes.append(
             self.job_servers.subscribe(
                 lambda snapshots: self.post_message(JobServersPolled(snapshots))
             )
         )
         self.set_interval(TICK_SECONDS, self._tick)
+
+    def _units_listener(self, label: str) -> Callable[[UnitsUpdate], object]:
+        return lambda update: self.post_message(UnitsChanged(update, label))
 
     def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribes:
