@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.health.monitor import HealthReport
 from atomctl_tui.journal.focus import FocusRequest
 from atomctl_tui.journal.follower import FollowerStatus
 from atomctl_tui.journal.watch import JournalBatch
@@ -59,3 +60,10 @@ class JournalFocusRequested(Message, bubble=False):
     """A unit's journal asked for, or an action ended on a unit; from the ``JournalFocus``."""
 
     request: FocusRequest
+
+
+@dataclass
+class HealthReported(Message, bubble=False):
+    """A new assessment of the console's health; posted from the health monitor's thread."""
+
+    report: HealthReport

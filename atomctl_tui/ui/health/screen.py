@@ -25,8 +25,8 @@ from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.unit_text import duration_text, unit_label
 from atomctl_tui.ui.health.marks import MARKS, STYLES
-from atomctl_tui.ui.health.messages import HealthReported
 from atomctl_tui.ui.keymap import key_display
+from atomctl_tui.ui.messages import HealthReported
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 
 AGE_SECONDS = 5.0  # how often the selected finding's age ("since … (5m10s)") is said again

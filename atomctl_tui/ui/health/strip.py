@@ -12,8 +12,8 @@ from textual.widgets import Static
 from atomctl_tui.health.findings import Severity
 from atomctl_tui.health.monitor import HealthMonitor, HealthReport
 from atomctl_tui.ui.health.marks import MARKS
-from atomctl_tui.ui.health.messages import HealthReported
 from atomctl_tui.ui.keymap import key_display
+from atomctl_tui.ui.messages import HealthReported
 
 # The app's key for the Health view (ui/app.py binds it).
 HEALTH_BINDING = Binding("h", "health", "Health", id="app.health")

@@ -67,8 +67,8 @@ class JobsScreen(Screen[None]):
             target.address.host, target.address.port, unix_path=target.socket_path
         )
         self.jobs: dict[str, QueuedJob] = {}
-        self.refreshes = 0
         self.last_result = ""
+        """The outcome of the last cancel, as the result line shows it."""
         self._wake = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -116,7 +116,6 @@ class JobsScreen(Screen[None]):
             status.update(
                 Text(f"{len(jobs)} jobs{shown}, {queued} queued{skipped} · c cancels one")
             )
-        self.refreshes += 1
 
     def _show(self, jobs: tuple[QueuedJob, ...]) -> None:
         table = self.table
