@@ -65,6 +65,9 @@ JOB_DESCRIPTIONS: dict[str, str] = {
     "arValidateCsvJob": "Validate a CSV before import",
 }
 
+WORKER_ENVIRONMENT = "worker"
+"""The symfony environment `jobs:worker` runs in (its --env default): gearman.yml's section."""
+
 WORKER_UNIT_PATTERNS = ("atom-worker.service", "atom-worker@*.service")
 """The AtoM admin manual's unit, and the instances sites run when they want several workers."""
 
@@ -113,6 +116,12 @@ class GearmanConfig:
     def servers_from_file(self) -> bool:
         return self.source != BUILT_IN_SOURCE
 
+    @property
+    def asked_server(self) -> str:
+        """The server AtoM asks whether a worker can take a job before queueing it: only the
+        last one configured (``arGearman::getServer()`` pops it off the list)."""
+        return self.servers[-1]
+
     def job_classes(self, types: list[str] | None = None) -> list[str]:
         """Job classes of the given worker types (all types when None), in config order."""
         chosen = self.worker_types if types is None else {t: self.worker_types[t] for t in types}
@@ -153,24 +162,43 @@ def app_yml_paths(atom_root: str | os.PathLike[str]) -> list[Path]:
 
 
 def load_gearman_config(
-    atom_root: str | os.PathLike[str], read: FileReader = read_local_file
+    atom_root: str | os.PathLike[str],
+    read: FileReader = read_local_file,
+    *,
+    environment: str = WORKER_ENVIRONMENT,
 ) -> GearmanConfig:
-    """Read ``servers`` and ``worker_types`` the way symfony cascades AtoM's gearman.yml files.
+    """Read ``servers`` and ``worker_types`` as symfony does for AtoM's worker: every
+    gearman.yml deep-merged in turn, then its ``default:``, ``all:`` and ``environment``
+    sections merged in that order. A server or worker type named under a new key is added;
+    one under a key already used replaces it, in its place.
 
     When no gearman.yml names servers, the legacy ``gearman_job_server`` of app.yml does.
     """
-    servers: tuple[str, ...] | None = None
-    worker_types: dict[str, tuple[str, ...]] | None = None
-    source = BUILT_IN_SOURCE
+    merged: PhpArray = {}
+    read_files: list[str] = []
+    named_servers: list[str] = []  # the files that name servers, for the admin
     for path in gearman_yml_paths(atom_root):
-        section = _read_all_section(path, read)
-        if section is None:
+        document = _read_yaml_mapping(path, read)
+        if document is None:
             continue
-        if "servers" in section:
-            servers = _parse_servers(section["servers"], path)
-            source = str(path)
-        if "worker_types" in section:
-            worker_types = _parse_worker_types(section["worker_types"], path)
+        read_files.append(str(path))
+        sections = {env: _php_array(value) for env, value in document.items() if value is not None}
+        if any(isinstance(s, dict) and "servers" in s for s in sections.values()):
+            named_servers.append(str(path))
+        merged = _deep_merge(merged, sections)
+    flat: PhpArray = {}
+    for env in ("default", "all", environment):
+        section = merged.get(env)
+        if isinstance(section, dict):
+            flat = _deep_merge(flat, section)
+    servers: tuple[str, ...] | None = None
+    source = BUILT_IN_SOURCE
+    if "servers" in flat:
+        servers = _parse_servers(flat["servers"], " + ".join(named_servers))
+        source = " + ".join(named_servers)
+    worker_types = None
+    if "worker_types" in flat:
+        worker_types = _parse_worker_types(flat["worker_types"], " + ".join(read_files))
     if servers is None:
         for path in app_yml_paths(atom_root):
             section = _read_all_section(path, read)
@@ -194,8 +222,9 @@ def read_workers_key(atom_root: str | os.PathLike[str], read: FileReader = read_
     return key
 
 
-def _read_all_section(path: Path, read: FileReader) -> dict[object, object] | None:
-    """The ``all:`` section of a symfony YAML file; None when there is no such file."""
+def _read_yaml_mapping(path: Path, read: FileReader) -> dict[object, object] | None:
+    """A symfony YAML file's sections (``all:``, ``default:``, an environment); None when
+    there is no such file."""
     text = read(path)
     if text is None:
         return None
@@ -210,10 +239,51 @@ def _read_all_section(path: Path, read: FileReader) -> dict[object, object] | No
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("all", {}), dict):
         raise AtomConfigError(f"{path}: expected a mapping with an 'all:' section")
-    return data.get("all") or {}
+    return data
 
 
-def _parse_servers(value: object, path: Path) -> tuple[str, ...]:
+def _read_all_section(path: Path, read: FileReader) -> dict[object, object] | None:
+    """The ``all:`` section of a symfony YAML file; None when there is no such file."""
+    data = _read_yaml_mapping(path, read)
+    if data is None:
+        return None
+    section = data.get("all") or {}
+    assert isinstance(section, dict)  # _read_yaml_mapping checked it
+    return section
+
+
+PhpArray = dict[object, object]
+"""A PHP array as symfony's YAML loader gives it: a list's items keyed by their index."""
+
+
+def _php_array(value: object) -> object:
+    """``value`` with every list turned into a PHP array, all the way down."""
+    if isinstance(value, list):
+        return {index: _php_array(item) for index, item in enumerate(value)}
+    if isinstance(value, dict):
+        return {key: _php_array(item) for key, item in value.items()}
+    return value
+
+
+def _deep_merge(first: object, second: object) -> PhpArray:
+    """symfony's ``sfToolkit::arrayDeepMerge``: keys of both in the first one's order, then
+    the second one's new keys; two arrays under one key merge, anything else the second
+    replaces."""
+    if not isinstance(first, dict):
+        first = {}
+    if not isinstance(second, dict):
+        return dict(first)
+    merged: PhpArray = {}
+    for key in [*first, *(key for key in second if key not in first)]:
+        if key in first and key in second:
+            a, b = first[key], second[key]
+            merged[key] = _deep_merge(a, b) if isinstance(a, dict) and isinstance(b, dict) else b
+        else:
+            merged[key] = first[key] if key in first else second[key]
+    return merged
+
+
+def _parse_servers(value: object, path: Path | str) -> tuple[str, ...]:
     if isinstance(value, str):
         items = [value]
     elif isinstance(value, dict):
@@ -238,13 +308,15 @@ def _parse_legacy_servers(value: object, path: Path) -> tuple[str, ...]:
     return servers
 
 
-def _parse_worker_types(value: object, path: Path) -> dict[str, tuple[str, ...]]:
+def _parse_worker_types(value: object, path: Path | str) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise AtomConfigError(f"{path}: 'worker_types' must be a mapping of type to job classes")
     types: dict[str, tuple[str, ...]] = {}
     for name, classes in value.items():
         if isinstance(classes, str):
             classes = [classes]
+        elif isinstance(classes, dict):  # a list, as a PHP array
+            classes = list(classes.values())
         if not isinstance(classes, list):
             raise AtomConfigError(f"{path}: worker type '{name}' must list job classes")
         types[str(name)] = tuple(str(c) for c in classes)

@@ -127,7 +127,7 @@ def test_new_gearman_yml_wins_over_the_legacy_setting(tmp_path):
     assert servers(settings(tmp_path, cli_atom_root=str(root))) == ["10.0.0.1:4730"]
 
 
-def test_the_apps_qubit_override_file_wins_and_keeps_worker_types(tmp_path):
+def test_the_apps_qubit_file_adds_its_servers_and_keeps_worker_types(tmp_path):
     root = atom_site(
         tmp_path / "atom",
         {
@@ -138,8 +138,10 @@ def test_the_apps_qubit_override_file_wins_and_keeps_worker_types(tmp_path):
         },
     )
     chosen = settings(tmp_path, cli_atom_root=str(root))
-    assert servers(chosen) == ["g1:1", "g2:2"]
-    assert chosen.servers_source == str(root / "apps/qubit/config/gearman.yml")
+    assert servers(chosen) == ["10.0.0.1:4730", "g1:1", "g2:2"]
+    assert chosen.servers_source == (
+        f"{root / 'config/gearman.yml'} + {root / 'apps/qubit/config/gearman.yml'}"
+    )
     assert dict(chosen.worker_types) == {
         "general": ("arFindingAidJob",),
         "sword": ("qtSwordPluginWorker",),
