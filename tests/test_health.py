@@ -24,6 +24,7 @@ from atomctl_tui.health.findings import (
     REGISTERED_ELSEWHERE,
     SERVER_UNREACHABLE,
     UNIT_FAILED,
+    UNIT_NOT_RUNNING,
     UNIT_RESTARTING,
     WAITING_GROWING,
     WAITING_WITHOUT_WORKER,
@@ -234,7 +235,8 @@ def test_a_loop_of_exits_111_is_a_note():
         # No poll: only what systemd says counts here.
         inputs = replace(scene("max-job-count", units=units, at=at + 60 * minute), snapshots=None)
         findings = tracker.assess(inputs)
-    assert [(f.kind, f.unit) for f in findings] == [(MAX_JOB_COUNT, W3)]
+    # (The other workers were stopped for this moment: enabled, so said as not running.)
+    assert [(f.kind, f.unit) for f in findings if f.unit == W3] == [(MAX_JOB_COUNT, W3)]
 
 
 def test_a_stopped_worker_holding_its_connection_is_seen_only_with_time():
@@ -256,17 +258,67 @@ def test_a_stopped_worker_holding_its_connection_is_seen_only_with_time():
 
 
 def test_after_a_gearmand_restart_the_stopped_worker_is_not_registered():
-    findings = once(scene("sigstop-gearmand-restarted"))
-    assert kinds(findings) == [NOT_REGISTERED]
-    assert findings[0].unit == W2
-    assert findings[0].problem.startswith(f"{W2} is active (PID ")
-    assert "php symfony cc" in findings[0].advice
-    assert findings[0].fix.steps == ((Action.RESTART, (W2,)),)
+    """gearmand restarted 10 s before the moment: for a minute that is the news (workers
+    reconnect by themselves); then the worker that did not come back is a warning."""
+    (finding,) = once(scene("sigstop-gearmand-restarted"))
+    assert (finding.kind, finding.severity, finding.unit) == (NOT_REGISTERED, Severity.INFO, W2)
+    assert finding.problem == (
+        f"{W2} is active (PID 239) but not registered: the job server 127.0.0.1:4730"
+        " restarted 10s ago."
+    )
+    assert "reconnect by themselves" in finding.advice
+    assert "php symfony cc" not in finding.advice  # gearman.yml is not the cause
+    assert finding.fix.steps == ((Action.RESTART, (W2,)),)
+    at = load("sigstop-gearmand-restarted")["captured_at"]
+    (later,) = once(scene("sigstop-gearmand-restarted", at=at + 60))
+    assert (later.kind, later.severity) == (NOT_REGISTERED, Severity.WARNING)
+    assert later.problem.endswith("restarted 1m10s ago.")
+    assert "has not reconnected" in later.advice
     # With history, the console waits out the registration grace first.
     tracker = HealthTracker(HealthRules(registration_grace=10))
     inputs = scene("sigstop-gearmand-restarted")
     assert tracker.assess(inputs) == []
     assert kinds(tracker.assess(replace(inputs, now=inputs.now + 11))) == [NOT_REGISTERED]
+
+
+def test_not_registered_without_a_job_server_restart_points_at_gearman_yml():
+    """A worker that started after the job server did: gearman.yml or the cache is why."""
+    inputs = scene("sigstop-gearmand-restarted")
+    host = inputs.hosts[0]
+    w2 = host.units[W2]
+    late = replace(w2, active_since_us=host.units["gearman-job-server.service"].active_since_us + 1)
+    units = {**host.units, W2: late}
+    (finding,) = once(replace(inputs, hosts=(replace(host, units=units),), now=inputs.now + 11))
+    assert (finding.kind, finding.severity) == (NOT_REGISTERED, Severity.WARNING)
+    assert "php symfony cc" in finding.advice
+
+
+def test_an_enabled_worker_stopped_past_the_grace_is_a_warning():
+    at = load("workers-stopped")["captured_at"]
+    assert UNIT_NOT_RUNNING not in kinds(once(scene("workers-stopped")))  # stopped 0.8 s ago
+    findings = once(scene("workers-stopped", at=at + 11))
+    stopped = [f for f in findings if f.kind == UNIT_NOT_RUNNING]
+    assert [(f.unit, f.severity) for f in stopped] == [
+        (W1, Severity.WARNING),
+        (W2, Severity.WARNING),
+    ]
+    assert stopped[0].problem == f"{W1} is enabled but not running."
+    assert stopped[0].fix.steps == ((Action.START, (W1,)),)
+    # atom-worker.service is installed but disabled: not meant to run, nothing said.
+    assert all(f.unit != "atom-worker.service" for f in findings)
+
+
+def test_a_reset_counter_after_a_fix_is_no_restart_loop():
+    """NRestarts 0, 1, 2 (a loop), then the Health view's fix: reset-failed sets it back to
+    0 and the unit runs. No 'rose from 0 to 0'."""
+    tracker = HealthTracker()
+    moments = restart_loop(tracker)
+    assert kinds(moments[-1][1]) == [UNIT_RESTARTING]
+    inputs = moments[-1][0]
+    states = units_of("healthy")
+    reset = {**states, W1: replace(states[W1], restarts=0)}
+    after_fix = replace(inputs, hosts=(replace(inputs.hosts[0], units=reset),), now=inputs.now + 60)
+    assert tracker.assess(after_fix) == []
 
 
 def test_a_worker_registered_on_another_server_than_gearman_yml_names():
@@ -349,13 +401,17 @@ def test_findings_wait_on_time_only_while_a_condition_needs_it():
                     path.stem
                 )
     # Jobs waiting while gearmand counts an idle worker (not taken, once it lasts), the
-    # workers all busy (growth), a worker not registered on the watched server (its grace).
+    # workers all busy (growth), a worker not registered on the watched server (its grace),
+    # enabled workers stopped a moment ago (their grace).
     assert {name for name, waiting in waits.items() if waiting} == {
         "sigstop",
         "busy",
         "busy-later",
         "sigstop-gearmand-restarted",
         "registered-elsewhere",
+        "max-job-count",
+        "workers-stopped",
+        "gearman-stopped",
     }, waits
 
 
@@ -424,3 +480,19 @@ def test_perfdata_names_other_sites_and_servers_apart():
     other = [label for label in values if label.startswith("127.0.0.1:14730 ")]
     assert len(other) == 18 * 3
     assert all(label.startswith("127.0.0.1:14730 site ") and "/" in label for label in other)
+
+
+def test_only_the_server_atom_asks_counts_for_capable_workers():
+    """AtoM asks the last server of gearman.yml whether a worker can take a job: workers
+    registered on another watched server do not make the job types queueable."""
+    inputs = scene("healthy")
+    empty = ServerSnapshot(ELSEWHERE, reachable=True, since=inputs.now - 60, polled_at=inputs.now)
+    both = replace(inputs, snapshots=(inputs.snapshots[0], empty))
+    assert once(replace(both, asked_server=MAIN)) == []
+    (finding,) = once(replace(both, asked_server=ELSEWHERE))
+    assert (finding.kind, finding.server) == (NO_CAPABLE_WORKER, ELSEWHERE)
+    assert finding.problem.endswith(
+        "AtoM asks only 127.0.0.1:14730, the last server its gearman.yml names: a worker"
+        " registered elsewhere does not count."
+    )
+    assert once(both) == []  # not known which one AtoM asks: any capable worker counts

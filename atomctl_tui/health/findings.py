@@ -37,6 +37,7 @@ UNIT_RESTARTING = "unit-restarting"
 MAX_JOB_COUNT = "max-job-count"
 NOT_REGISTERED = "not-registered"
 REGISTERED_ELSEWHERE = "registered-elsewhere"
+UNIT_NOT_RUNNING = "unit-not-running"
 # Within a severity, causes before their consequences: a host before its servers, a server
 # before its queues, jobs waiting before job types merely unserved.
 KIND_ORDER = (
@@ -48,6 +49,7 @@ KIND_ORDER = (
     QUEUE_LONG,
     UNIT_FAILED,
     UNIT_RESTARTING,
+    UNIT_NOT_RUNNING,
     NOT_REGISTERED,
     REGISTERED_ELSEWHERE,
     JOBS_NOT_TAKEN,
@@ -74,6 +76,8 @@ class HealthRules:
     """The thresholds of the findings that need time (seconds) or a count."""
 
     registration_grace: float = 10.0  # an active worker may take this long to register
+    reconnect_grace: float = 60.0
+    """After a job server restart, how long workers have to register with it again."""
     restart_window: float = 600.0
     restart_loop: int = 2  # NRestarts rises within restart_window that make a loop
     growing_for: float = 300.0
@@ -168,6 +172,9 @@ class HealthInputs:
     server_hosts: Mapping[str, str] = field(default_factory=dict)  # server → host it runs on
     owners: Owners | None = None  # several hosts: which hosts a connection may come from
     now: float = 0.0
+    asked_server: str | None = None
+    """The watched server AtoM asks whether a worker can take a job (the last one its
+    gearman.yml names); None: not known, or not watched."""
 
 
 def listed(names: Iterable[str]) -> str:

@@ -190,6 +190,10 @@ class QueueRules:
             for key in set(streaks) - kept:
                 del streaks[key]
         if inputs.site_prefix is not None and reachable:
+            # AtoM asks one server only before it queues a job: its answer is what counts.
+            asked = next((s for s in reachable if s.server == inputs.asked_server), None)
+            if asked is not None:
+                capable = {stats.function: stats.workers for stats in asked.functions}
             unserved = [
                 job_class
                 for job_class in dict.fromkeys(
@@ -198,7 +202,8 @@ class QueueRules:
                 if capable.get(inputs.site_prefix + job_class, 0) == 0
             ]
             if unserved:
-                findings.append(self._no_capable_worker(start_stopped, unserved))
+                asked_name = asked.server if asked is not None and several else None
+                findings.append(self._no_capable_worker(start_stopped, unserved, asked_name))
         return findings
 
     def _waiting_without_worker(
@@ -226,11 +231,20 @@ class QueueRules:
             **base,
         )
 
-    def _no_capable_worker(self, fix: Fix | None, unserved: list[str]) -> Finding:
+    def _no_capable_worker(
+        self, fix: Fix | None, unserved: list[str], asked: str | None
+    ) -> Finding:
+        """``asked``: the server AtoM asks, named when several are watched."""
         advice = (
             f"Start the stopped workers ({fix.words})."
             if fix
             else "Run a worker whose --types include them (gearman.yml's worker_types)."
+        )
+        where = (
+            f" AtoM asks only {asked}, the last server its gearman.yml names: a worker"
+            " registered elsewhere does not count."
+            if asked is not None
+            else ""
         )
         return Finding(
             NO_CAPABLE_WORKER,
@@ -238,9 +252,10 @@ class QueueRules:
             "AtoM job types",
             f"{plural(len(unserved), 'AtoM job type')} without a capable worker:"
             f' {listed(unserved)}. AtoM refuses to queue them ("No Gearman worker available'
-            ' that can handle the job").',
+            f' that can handle the job").{where}',
             advice,
             fix=fix,
+            server=asked,
         )
 
     def _queue_length(

@@ -17,6 +17,7 @@ from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import Owners
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.health.findings import HealthInputs, HostView
+from atomctl_tui.health.unit_rules import server_key
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import CONNECTING, ConnectionStatus
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
@@ -40,6 +41,34 @@ def _site_servers(member: FleetMember, settings: Settings) -> tuple[str, ...] | 
         return load_gearman_config(settings.atom_root).servers
     except AtomConfigError:
         return None  # the Job server pane and `status` already say why
+
+
+def asked_server(
+    fleet: Fleet, settings: Settings, targets: Sequence[GearmanTarget]
+) -> str | None:
+    """The watched server AtoM asks whether a worker can take a job: the last one the site's
+    gearman.yml names (the first remote host's site, with several hosts); None when the
+    console cannot tell which watched server that is."""
+    asked: str | None = None
+    site_host: str | None = None
+    for member in fleet.members:
+        if member.link is None:
+            if settings.atom_root is not None:
+                try:
+                    asked = load_gearman_config(settings.atom_root).asked_server
+                except AtomConfigError:
+                    return None
+        elif member.site is not None and member.site.gearman is not None:
+            asked, site_host = member.site.gearman.asked_server, member.label
+        if asked is not None:
+            break
+    if asked is None:
+        return None
+    key = server_key(asked)
+    matching = [t for t in targets if server_key(t.name) == key]
+    if len(matching) > 1:  # one loopback address per host: the site's own host's
+        matching = [t for t in matching if t.via == site_host]
+    return matching[0].name if len(matching) == 1 else None
 
 
 def server_hosts(fleet: Fleet, targets: Sequence[GearmanTarget]) -> dict[str, str]:
@@ -83,6 +112,7 @@ class FleetFacts:
         self.gearman_servers = gearman_servers_by_host(fleet, settings)
         self.server_hosts = server_hosts(fleet, targets)
         self.owners = connection_owners(fleet, targets)
+        self.asked_server = asked_server(fleet, settings, targets)
 
     def inputs(
         self,
@@ -124,6 +154,7 @@ class FleetFacts:
             server_hosts=self.server_hosts,
             owners=self.owners,
             now=now,
+            asked_server=self.asked_server,
         )
 
 

@@ -5,8 +5,10 @@
 - a worker failed (start-limit-hit said apart), restarting, or ending at its max job count;
 - a worker restarting in a loop: NRestarts rising within ``restart_window`` (a one-shot check
   sees only a unit caught in ``auto-restart``, or one that ended ``failed``);
-- a worker active but registered on no watched job server (after ``registration_grace``), or
-  registered on another server than its host's gearman.yml names.
+- a worker enabled (meant to run) but stopped for longer than ``registration_grace``;
+- a worker active but registered on no watched job server (after ``registration_grace``;
+  right after a job server restart, said as such for ``reconnect_grace``), or registered on
+  another server than its host's gearman.yml names.
 
 Kept between assessments, ``UnitRules`` remembers each unit's NRestarts samples (trimmed to
 their window), the exit status that ended its last run and since when it has been missing,
@@ -19,7 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import pairwise
 
-from atomctl_tui.atom import WORKER_EXIT_LIMIT_REACHED
+from atomctl_tui.atom import JOB_SERVER_UNIT, WORKER_EXIT_LIMIT_REACHED
 from atomctl_tui.fleet import is_loopback
 from atomctl_tui.gearman.admin import WorkerConnection
 from atomctl_tui.gearman.registration import RegistrationKind, registration_of
@@ -32,6 +34,7 @@ from atomctl_tui.health.findings import (
     REGISTERED_ELSEWHERE,
     SYSTEMD_UNREACHABLE,
     UNIT_FAILED,
+    UNIT_NOT_RUNNING,
     UNIT_RESTARTING,
     Finding,
     Fix,
@@ -48,6 +51,7 @@ from atomctl_tui.systemd.unit_text import duration_text, result_text, unit_label
 from atomctl_tui.systemd.units import UnitState
 
 MAX_RESTART_SAMPLES = 64
+ENABLED = frozenset({"enabled", "enabled-runtime"})  # unit file states meant to run at boot
 
 
 class UnitRules:
@@ -59,12 +63,17 @@ class UnitRules:
         self._restarts: dict[tuple[str, str], deque[tuple[float, int]]] = {}
         self._last_exit: dict[tuple[str, str], int] = {}  # exit status seen ending a run
         self._missing: dict[tuple[str, str], float] = {}  # active and not registered since
+        self._in_grace = False  # a condition seen in its grace time at the last assessment
 
     @property
     def waiting_on_time(self) -> bool:
         """Whether a condition may become a finding once it has lasted (a worker's
         registration grace), or a restart loop ends when its rises leave the window."""
-        return bool(self._missing or any(len(samples) > 1 for samples in self._restarts.values()))
+        return bool(
+            self._missing
+            or self._in_grace
+            or any(len(samples) > 1 for samples in self._restarts.values())
+        )
 
     def host_findings(self, hosts: Iterable[HostView]) -> list[Finding]:
         return [f for f in map(self._host_finding, hosts) if f is not None]
@@ -97,6 +106,7 @@ class UnitRules:
     # --- units ---
 
     def unit_findings(self, inputs: HealthInputs, now: float) -> list[Finding]:
+        self._in_grace = False
         findings: list[Finding] = []
         seen = _seen(inputs.snapshots)
         by_pid = _connections_by_pid(seen) if seen is not None else None
@@ -140,6 +150,11 @@ class UnitRules:
         last_exit = self._last_exit.get(key)
         if unit.active_state == "failed":
             yield self._failed(host, unit, last_exit, base)
+            return
+        if unit.active_state == "inactive" and unit.unit_file_state in ENABLED:
+            finding = self._not_running(host, unit, now, base)
+            if finding is not None:
+                yield finding
             return
         if unit.sub_state == "auto-restart" or rises >= self.rules.restart_loop:
             status = unit.exit_status if unit.sub_state == "auto-restart" else last_exit
@@ -201,6 +216,27 @@ class UnitRules:
             UNIT_FAILED, Severity.WARNING, unit_label(name), problem, advice, fix=fix, **base
         )
 
+    def _not_running(
+        self, host: HostView, unit: UnitState, now: float, base: Where
+    ) -> Finding | None:
+        """An enabled worker that is stopped: meant to run, and its job types wait."""
+        stopped_since = _seconds(unit.state_since_us)
+        if stopped_since is not None and now - stopped_since < self.rules.registration_grace:
+            self._in_grace = True  # a stop and start (a restart by hand) takes a moment
+            return None
+        name = unit.name
+        return Finding(
+            UNIT_NOT_RUNNING,
+            Severity.WARNING,
+            unit_label(name),
+            f"{name} is enabled but not running.",
+            "It starts at boot but is stopped now: the jobs of its types wait for another"
+            " worker, or are refused when none can take them. Start it (asks first); if it"
+            " was stopped for good, disable it.",
+            fix=Fix(host.label, ((Action.START, (name,)),)),
+            **base,
+        )
+
     def _restart_rises(
         self, key: tuple[str, str], unit: UnitState, now: float
     ) -> tuple[int, int, int]:
@@ -208,6 +244,10 @@ class UnitRules:
         if unit.restarts is None:
             return 0, 0, 0
         samples = self._restarts.setdefault(key, deque(maxlen=MAX_RESTART_SAMPLES))
+        if samples and unit.restarts < samples[-1][1]:
+            # The counter went back: reset-failed (a fix, by hand or the Health view's) or a
+            # new unit of the same name. Rises before it are another story.
+            samples.clear()
         if not samples or samples[-1][1] != unit.restarts:
             samples.append((now, unit.restarts))
         while len(samples) > 1 and samples[1][0] <= now - self.rules.restart_window:
@@ -240,6 +280,9 @@ class UnitRules:
             if now - start < self.rules.registration_grace:
                 return None
             base["since"] = start
+            restarted = _job_server_restart(inputs, host, active_since)
+            if restarted is not None:
+                return self._not_back_after_restart(unit, restarted, now, restart, base)
             return Finding(
                 NOT_REGISTERED,
                 Severity.WARNING,
@@ -273,6 +316,72 @@ class UnitRules:
                 **base,
             )
         return None
+
+    def _not_back_after_restart(
+        self,
+        unit: UnitState,
+        restarted: tuple[str, float],
+        now: float,
+        restart: Fix,
+        base: Where,
+    ) -> Finding:
+        """Not registered since its job server restarted: workers reconnect by themselves,
+        so for ``reconnect_grace`` that is all there is to say."""
+        server, at = restarted
+        name = unit.name
+        ago = duration_text(max(0.0, now - at))
+        problem = (
+            f"{name} is active (PID {unit.main_pid}) but not registered: the job server"
+            f" {server} restarted {ago} ago."
+        )
+        if now - at < self.rules.reconnect_grace:
+            self._in_grace = True
+            return Finding(
+                NOT_REGISTERED,
+                Severity.INFO,
+                unit_label(name),
+                problem,
+                "Workers reconnect by themselves after a job server restart: nothing to do"
+                " yet. If it is still not registered in a minute, restart it (asks first).",
+                fix=restart,
+                **base,
+            )
+        return Finding(
+            NOT_REGISTERED,
+            Severity.WARNING,
+            unit_label(name),
+            problem,
+            "It has not reconnected since: a worker that is stopped or hung keeps no"
+            " connection. Restart it (asks first); its journal (j) may say why.",
+            fix=restart,
+            **base,
+        )
+
+
+def _job_server_restart(
+    inputs: HealthInputs, host: HostView, worker_since: float
+) -> tuple[str, float] | None:
+    """The watched job server this host's site names that (re)started after the worker did:
+    (its name, when), from its own unit's ActiveEnterTimestamp on the host it runs on; None
+    when none did, or when the console cannot tell."""
+    named = {server_key(s) for s in host.gearman_servers or ()}
+    latest: tuple[str, float] | None = None
+    for snapshot in inputs.snapshots or ():
+        if not snapshot.reachable or (named and server_key(snapshot.server) not in named):
+            continue
+        server_host = next(
+            (h for h in inputs.hosts if h.label == inputs.server_hosts.get(snapshot.server)),
+            None,
+        )
+        unit = server_host.units.get(JOB_SERVER_UNIT) if server_host else None
+        if unit is None or unit.active_state != "active":
+            continue
+        if snapshot.pid is not None and unit.main_pid != snapshot.pid:
+            continue  # another gearmand answers there: its unit's time says nothing
+        started = _seconds(unit.active_since_us)
+        if started is not None and started > worker_since and (not latest or started > latest[1]):
+            latest = (snapshot.server, started)
+    return latest
 
 
 def server_key(name: str) -> str:
