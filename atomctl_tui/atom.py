@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from atomctl_tui import safe_yaml
+
 DEFAULT_ATOM_ROOT = Path("/usr/share/nginx/atom")
 DEFAULT_GEARMAN_SERVER = "127.0.0.1:4730"
 BUILT_IN_SOURCE = "built-in default"
@@ -229,12 +231,10 @@ def _read_yaml_mapping(path: Path, read: FileReader) -> dict[object, object] | N
     if text is None:
         return None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise AtomConfigError(f"{where}: not valid YAML ({problem})") from exc
+        data = safe_yaml.load(text)
+    except safe_yaml.YamlTextError as exc:
+        where = f"{path}:{exc.line}" if exc.line is not None else str(path)
+        raise AtomConfigError(f"{where}: {exc.reason}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("all", {}), dict):

@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from atomctl_tui import safe_yaml
 from atomctl_tui.atom import (
     DEFAULT_ATOM_ROOT,
     DEFAULT_WORKER_TYPES,
@@ -151,12 +152,10 @@ def load_config_file(path: Path, *, required: bool) -> ConfigFile:
 
 def parse_config_text(text: str, path: Path) -> ConfigFile:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{line}: not valid YAML ({problem})") from exc
+        root = safe_yaml.compose(text)
+    except safe_yaml.YamlTextError as exc:
+        line = f":{exc.line}" if exc.line is not None else ""
+        raise ConfigError(f"{path}{line}: {exc.reason}") from exc
     if root is None:
         return ConfigFile(path=path)
     checker = _Checker(path)

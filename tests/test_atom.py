@@ -104,3 +104,29 @@ def test_broken_yaml_names_file_and_line(tmp_path):
     (tmp_path / "config/gearman.yml").write_text("all:\n  servers: [unclosed\n")
     with pytest.raises(AtomConfigError, match=r"gearman\.yml:\d+: not valid YAML"):
         load_gearman_config(tmp_path)
+
+
+LAUGHS = "".join(
+    f"{name}: &{name} [{', '.join([f'*{prev}' if prev else 'x'] * 10)}]\n"
+    for prev, name in zip(["", "a", "b", "c", "d"], ["a", "b", "c", "d", "e"], strict=True)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("all:\n  servers: !!python/object/apply:os.system ['id']\n", 2, "tag !!python/object/"),
+        ("all:\n  servers: !!python/name:os.system\n", 2, "tag !!python/name:os.system"),
+        ("all:\n  servers:\n    default: " + "9" * 5000 + "\n", 3, "5,000 characters long"),
+        ("all:\n  x: !!timestamp 2020-13-45\n", 2, "'2020-13-45' is not a valid timestamp"),
+        ("all:\n  servers: " + "[" * 5000 + "]" * 5000 + "\n", 2, "nested more than 64"),
+        ("all:\n  ? [a]\n  : b\n", 2, "unhashable key"),
+        (LAUGHS + "all: {servers: [*e]}\n", 1, "more than 100,000 values"),
+    ],
+)
+def test_hostile_yaml_is_a_file_line_and_reason_not_a_traceback(tmp_path, text, line, reason):
+    write(tmp_path, {"apps/qubit/config/gearman.yml": text})
+    with pytest.raises(AtomConfigError) as error:
+        load_gearman_config(tmp_path)
+    assert str(error.value).startswith(f"{tmp_path}/apps/qubit/config/gearman.yml:{line}: ")
+    assert reason in str(error.value)

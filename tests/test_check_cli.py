@@ -3,9 +3,14 @@ stdout and exit status 3, whatever part of the command line or config is wrong."
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +60,90 @@ def test_other_commands_keep_their_own_bad_usage_status():
         result = subprocess.run([CLI, *argv], capture_output=True, text=True, timeout=60)
         assert result.returncode == 1, result
         assert "unrecognized arguments: --bogus" in result.stderr and not result.stdout
+
+
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+SLOW_REPLY_SECONDS = 1.4  # under each call's own timeout, but five calls outlast the check
+TIMEOUT = 3
+SLACK = 2.0  # a bound on our own promise, asserted loosely: not a speed figure
+
+
+@contextlib.contextmanager
+def stalling_server(answer: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that hands each connection to ``answer``; yields its port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # closed
+            held.append(conn)
+            threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
+        listener.close()
+        for conn in held:
+            conn.close()
+        thread.join(10)
+
+
+def say_nothing(conn: socket.socket) -> None:
+    """Accept and stay silent: a host whose sshd hangs, or a port that blackholes."""
+
+
+def banner_then_nothing(conn: socket.socket) -> None:
+    conn.sendall(SSH_BANNER)
+
+
+def answer_slowly(conn: socket.socket) -> None:
+    """A job server that answers every admin command, each just before a call would give up."""
+    with contextlib.suppress(OSError), conn.makefile("rb") as lines:
+        for line in lines:
+            time.sleep(SLOW_REPLY_SECONDS)
+            command = line.strip()
+            if command == b"getpid":
+                conn.sendall(b"OK 4242\n")
+            elif command == b"version":
+                conn.sendall(b"OK 1.1.20\n")
+            else:
+                conn.sendall(b".\n")  # an empty listing
+
+
+def timed_check(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.monotonic()
+    result = check(*args, "--timeout", str(TIMEOUT))
+    return result, time.monotonic() - started
+
+
+@pytest.mark.parametrize("answer", [say_nothing, banner_then_nothing], ids=["silent", "banner"])
+def test_a_stalling_ssh_host_is_unknown_within_the_timeout(answer):
+    with stalling_server(answer) as port:
+        result, took = timed_check("--host", f"root@127.0.0.1:{port}")
+    assert took < TIMEOUT + SLACK, (took, result)
+    assert result.returncode == EXIT_UNKNOWN, result
+    assert result.stdout == (
+        f"ATOMCTL UNKNOWN - timed out after {TIMEOUT} s while connecting to"
+        f" 127.0.0.1:{port} over SSH\n"
+    ), result
+    assert not result.stderr, result.stderr
+
+
+def test_a_job_server_slow_at_every_command_is_unknown_within_the_timeout():
+    with stalling_server(answer_slowly) as port:
+        result, took = timed_check("--gearman", f"127.0.0.1:{port}")
+    assert took < TIMEOUT + SLACK, (took, result)
+    assert result.returncode == EXIT_UNKNOWN, result
+    line, *rest = result.stdout.splitlines()
+    assert not rest and line.startswith(f"ATOMCTL UNKNOWN - timed out after {TIMEOUT} s while ")
+    assert "Traceback" not in result.stderr, result.stderr

@@ -246,6 +246,15 @@ def test_config_path_comes_from_option_then_environment_then_xdg(tmp_path):
         ("atom_root: /nonexistent/atom\n", 1, "is not a directory"),
         ("servers: [a:1]\nservers: [b:2]\n", 2, "'servers' is given twice"),
         ("- just\n- a list\n", 1, "must be a mapping"),
+        # What PyYAML or Python would have raised as a traceback:
+        ("poll_interval: 1\nkeys: !!python/object:os.system {}\n", 2, "tag !!python/object:"),
+        ("poll_interval: !!python/name:os.system\n", 1, "tag !!python/name:os.system is not"),
+        ("servers: !!python/object/apply:os.system ['id']\n", 1, "tag !!python/object/apply"),
+        ("\njournal_backlog: " + "9" * 5000 + "\n", 2, "a number 5,000 characters long"),
+        ("poll_interval: " + "9" * 400 + "\n", 1, "a number 400 characters long"),
+        ("poll_interval: !!int fast\n", 1, "'fast' is not a valid int"),
+        ("servers: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested more than 64 levels"),
+        ("servers: [a:1]\nssh_config: \x00\n", 2, "not valid YAML"),
     ],
 )
 def test_a_broken_config_file_is_reported_with_file_line_and_reason(tmp_path, text, line, reason):

@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import threading
 from collections.abc import Awaitable, Callable
 
 import pytest
 
 from atomctl_tui.gearman.admin import (
+    DEFAULT_MAX_REPLY_LINES,
     AdminTimeout,
     CommandRefused,
     GearmanAdminClient,
@@ -20,6 +22,8 @@ from atomctl_tui.gearman.admin import (
     ProtocolError,
     ServerUnreachable,
 )
+from atomctl_tui.gearman.poller import MAX_FUNCTIONS_KEPT, ServerPoller
+from atomctl_tui.gearman.servers import ServerAddress
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 GOOD_LINE = b"md5-arFindingAidJob\t3\t1\t2\n"
@@ -254,3 +258,148 @@ async def test_bytes_after_the_end_mark_are_refused_and_the_connection_dropped()
             await admin.status()
         assert await admin.getpid() == 5
     assert connections() == 2
+
+
+# -- a hostile gearmand: every reply a review sent at the console ---------------------------
+
+ESC_LINE = "\x1b]0;owned-title\x07\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07\x1b[31mred"
+BIDI = "job\u202eSdaolnwod"  # shows as "jobdownloadS…" reversed in a terminal that obeys it
+HOSTILE_REPLIES = {
+    b"getpid": b"OK 77\n",
+    b"version": f"OK 1.1.20{ESC_LINE}\n".encode(),
+    b"status": (
+        f"{BIDI}\t3\t1\t0\n"
+        "[/oops]\t1\t0\t0\n"
+        "count\t\u00b2\t0\t0\n"  # a superscript two: str.isdigit() says yes, int() says no
+        f"huge\t{'9' * 5000}\t0\t0\n"
+        ".\n"
+    ).encode(),
+    b"prioritystatus": f"{BIDI}\t0\t2\t0\t0\n.\n".encode(),
+    b"workers": (
+        f"7 10.0.0.1 pid_{'1' * 5000}_x : {BIDI}\n"
+        f"8 10.0.0.2 {ESC_LINE} : f1\n"
+        "\u00b2 10.0.0.3 - : f2\n"
+        ".\n"
+    ).encode(),
+    b"show jobs": f"H:lab:[/oops]{BIDI}\t0\t0\t1\n.\n".encode(),
+    b"cancel job": b"ERR UNKNOWN_JOB %1B]52;c;eA%3D%3D%07gone+%E2%80%AE\n",
+}
+
+
+@contextlib.contextmanager
+def hostile_gearmand(replies: dict[bytes, bytes] | None = None):
+    """A fake gearmand on a thread of its own (so a subprocess can use it too): each command
+    gets the reply of the longest key it starts with; its port."""
+    table = HOSTILE_REPLIES if replies is None else replies
+    started = threading.Event()
+    state: dict[str, object] = {}
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while line := await reader.readline():
+                keys = [k for k in table if line.startswith(k)]
+                writer.write(table[max(keys, key=len)] if keys else b"ERR UNKNOWN_COMMAND x\n")
+                await writer.drain()
+        writer.close()
+
+    async def run() -> None:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        stop = asyncio.Event()
+        state.update(port=server.sockets[0].getsockname()[1], loop=asyncio.get_running_loop())
+        state["stop"] = stop
+        started.set()
+        async with server:
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield state["port"]
+    finally:
+        loop = state["loop"]
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        loop.call_soon_threadsafe(state["stop"].set)  # type: ignore[attr-defined]
+        thread.join(10)
+
+
+def shown_safely(text: str) -> bool:
+    """No terminal control, no bidi control: what clean_line lets through."""
+    return text.isprintable() and "\x1b" not in text and "\u202e" not in text
+
+
+async def test_every_text_of_a_hostile_reply_comes_out_clean():
+    with hostile_gearmand() as port:
+        async with client(port) as admin:
+            status = await admin.status()
+            workers = await admin.workers()
+            jobs = await admin.show_jobs()
+            version = await admin.version()
+            with pytest.raises(CommandRefused) as refused:
+                await admin.cancel_job("H:lab:1")
+    texts = [s.function for s in status.items] + [version, str(refused.value)]
+    texts += [t for c in workers.items for t in (c.ip, c.client_id or "", *c.functions)]
+    texts += [j.handle for j in jobs.items]
+    assert all(shown_safely(t) for t in texts), texts
+    assert status.items[0].function == "job\\u202eSdaolnwod"  # visible, not obeyed
+    assert "[/oops]" in [s.function for s in status.items]  # data: markup is the UI's affair
+    assert version == "1.1.20red"
+    assert str(refused.value) == "UNKNOWN_JOB: gone \\u202e"
+
+
+async def test_numbers_must_be_short_ascii_digits_else_the_line_is_malformed():
+    with hostile_gearmand() as port:
+        async with client(port) as admin:
+            status = await admin.status()
+            workers = await admin.workers()
+    assert [s.function for s in status.items] == ["job\\u202eSdaolnwod", "[/oops]"]
+    assert status.malformed == 2  # the superscript two and the 5,000 digits
+    assert [c.fd for c in workers.items] == [7, 8] and workers.malformed == 1
+    assert workers.items[0].pid is None  # pid_<5,000 digits>: not a pid
+
+
+@pytest.mark.parametrize("answer", ["\u00b2", "9" * 5000, "0", "-5", "12 34"])
+async def test_a_getpid_that_is_no_pid_is_an_error_in_words(answer):
+    with hostile_gearmand({b"getpid": f"OK {answer}\n".encode()}) as port:
+        async with client(port) as admin:
+            with pytest.raises(ProtocolError, match="not a pid"):
+                await admin.getpid()
+
+
+async def test_the_poller_turns_a_hostile_getpid_into_an_unreachable_server_in_words():
+    with hostile_gearmand({b"getpid": b"OK \xc2\xb2\n"}) as port:
+        poller = ServerPoller(ServerAddress("127.0.0.1", port), call_timeout=1)
+        snapshot = await poller.poll()
+        await poller.close()
+    assert not snapshot.reachable
+    assert snapshot.error == "'getpid' answered '²', not a pid"
+
+
+async def test_a_server_with_many_functions_is_summarised_busiest_first():
+    count = MAX_FUNCTIONS_KEPT + 500
+    lines = [f"f{n:05d}\t{n % 7}\t0\t{n % 2}\n" for n in range(count)]
+    replies = {
+        b"getpid": b"OK 5\n",
+        b"version": b"OK 1\n",
+        b"status": ("".join(lines) + ".\n").encode(),
+        b"prioritystatus": b".\n",
+        b"workers": b".\n",
+    }
+    with hostile_gearmand(replies) as port:
+        poller = ServerPoller(ServerAddress("127.0.0.1", port), call_timeout=5)
+        snapshot = await poller.poll()
+        await poller.close()
+    assert len(snapshot.functions) == MAX_FUNCTIONS_KEPT
+    assert snapshot.functions_left_out == 500
+    assert snapshot.total == sum(n % 7 for n in range(count))  # the sums count every one
+    # Every function with the most waiting jobs is kept; those left out wait least.
+    kept = {f.function for f in snapshot.functions}
+    assert all(f"f{n:05d}" in kept for n in range(count) if n % 7 >= 2)
+
+
+async def test_a_reply_over_the_line_limit_is_an_error_not_a_memory_sink():
+    body = b"f\t1\t0\t0\n" * (DEFAULT_MAX_REPLY_LINES + 2) + b".\n"
+    with hostile_gearmand({b"status": body}) as port:
+        async with client(port, call_timeout=30) as admin:
+            with pytest.raises(ProtocolError, match=f"went on past {DEFAULT_MAX_REPLY_LINES}"):
+                await admin.status()

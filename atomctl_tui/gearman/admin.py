@@ -5,6 +5,10 @@ One command per line; multi-line replies end with a line holding ``.``; errors c
 every line a size limit and every reply a line limit, and a line it cannot read is counted
 and skipped. After a timeout or a reply it could not follow, the connection is dropped so a
 later call never reads an earlier call's leftovers.
+
+What a reply says is outside text: every name, id, handle, version and error text is passed
+through ``clean_line`` here, where it enters, so no screen or output downstream can show it
+raw; every number is ASCII digits of a bounded length, and a line that is not is malformed.
 """
 
 from __future__ import annotations
@@ -20,17 +24,30 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
+from atomctl_tui.outside_text import clean_line
+
 DEFAULT_PORT = 4730
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_CALL_TIMEOUT = 2.0
 # A function name is at most a few hundred bytes in practice; one status line of gearmand is
 # name + 3 numbers. 64 KiB is far above any honest line and far below a hostile one.
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
-# 1,000,000 queued jobs or functions is beyond any AtoM site; a reply longer than that is
-# treated as one that never ends.
-DEFAULT_MAX_REPLY_LINES = 1_000_000
-DEFAULT_MAX_REPLY_BYTES = 64 * 1024 * 1024
+# An AtoM site has a few dozen functions and rarely more than thousands of queued jobs.
+# 200,000 lines (or 16 MiB) is far beyond that and keeps a hostile reply's parsed objects
+# within the console's memory budget (benchmarks/README.md, "Many functions"); a longer
+# reply is treated as one that never ends.
+DEFAULT_MAX_REPLY_LINES = 200_000
+DEFAULT_MAX_REPLY_BYTES = 16 * 1024 * 1024
+# Numbers in replies: ASCII digits, at most 9 of them (gearmand's counters are 32-bit; a
+# billion jobs or a pid that long is not an answer, and int() of 5,000 digits raises).
+MAX_NUMBER_DIGITS = 9
+# How much of a name, client id or handle is kept: far beyond any honest one.
+MAX_NAME_CHARS = 1024
+MAX_ERROR_CHARS = 500
 READ_BLOCK = 64 * 1024
+# Replies up to this many lines keep each line's parsed object for the next poll; a longer one
+# (a hostile or broken server) is parsed anew when it changes rather than held twice.
+MEMO_MAX_LINES = 10_000
 _END_MARKS = (b"\n.\n", b"\n.\r\n")
 
 T = TypeVar("T")
@@ -39,9 +56,11 @@ R = TypeVar("R")
 # A job handle or function name goes on the command line: one token, printable, no spaces.
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,512}$")
 # Names read from a reply: anything but tabs and control characters (a terminal would obey
-# them); numbers: ASCII digits only.
+# them; the rest, bidi overrides included, clean_line escapes); numbers: ASCII digits only.
 _NAME = r"([^\x00-\x1f\x7f-\x9f]+)"
-_COUNT = r"\t([0-9]+)"
+_NUMBER = f"[0-9]{{1,{MAX_NUMBER_DIGITS}}}"
+_COUNT = rf"\t({_NUMBER})"
+_WHOLE_NUMBER = re.compile(f"^{_NUMBER}$")
 _STATUS_LINE = re.compile(_NAME + _COUNT * 3 + "$")
 _PRIORITY_LINE = re.compile(_NAME + _COUNT * 4 + "$")
 _JOB_LINE = re.compile(_NAME + _COUNT + r"\t([01])\t([01])$")
@@ -72,7 +91,7 @@ class CommandRefused(GearmanAdminError):
         super().__init__(f"{code}: {text}" if text else code)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkerConnection:
     """One line of `workers`: a connection, the client id it set, the functions it can do."""
 
@@ -85,13 +104,11 @@ class WorkerConnection:
     def pid(self) -> int | None:
         """The worker's pid when the client id is AtoM's ``pid_<pid>_<uniqid>``."""
         if self.client_id and self.client_id.startswith("pid_"):
-            number = self.client_id.split("_")[1]
-            if number.isdigit():
-                return int(number)
+            return parse_number(self.client_id.split("_")[1])
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FunctionStatus:
     """One line of `status`: ``total`` counts queued and running jobs."""
 
@@ -105,7 +122,7 @@ class FunctionStatus:
         return max(0, self.total - self.running)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FunctionPriorities:
     """One line of `prioritystatus`: jobs waiting (not running) per priority."""
 
@@ -116,7 +133,7 @@ class FunctionPriorities:
     workers: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QueuedJob:
     """One line of `show jobs`. A cancelled job stays listed, ignored and no longer queued,
     until a worker asks for it and gearmand drops it."""
@@ -127,7 +144,7 @@ class QueuedJob:
     queued: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing(Generic[T]):
     """A multi-line reply: the lines understood, and how many were not."""
 
@@ -135,18 +152,31 @@ class Listing(Generic[T]):
     malformed: int = 0
 
 
+def parse_number(text: str) -> int | None:
+    """A number of a reply: ASCII digits, at most ``MAX_NUMBER_DIGITS``; None otherwise."""
+    return int(text) if _WHOLE_NUMBER.match(text) else None
+
+
+def outside_name(text: str) -> str:
+    """A name, id or handle from a reply, safe to show (see ``outside_text``)."""
+    return clean_line(text, max_chars=MAX_NAME_CHARS)
+
+
 def parse_workers_line(line: str) -> WorkerConnection | None:
     """``FD IP CLIENT_ID : func1 func2``; None for a line of another shape."""
     head, colon, tail = line.partition(" :")
     fields = head.split()
-    if not colon or len(fields) != 3 or not fields[0].isdigit():
+    if not colon or len(fields) != 3:
         return None
-    fd, ip, client_id = fields
+    fd = parse_number(fields[0])
+    if fd is None:
+        return None
+    _, ip, client_id = fields
     return WorkerConnection(
-        fd=int(fd),
-        ip=ip,
-        client_id=None if client_id == "-" else client_id,
-        functions=tuple(tail.split()),
+        fd=fd,
+        ip=outside_name(ip),
+        client_id=None if client_id == "-" else outside_name(client_id),
+        functions=tuple(outside_name(function) for function in tail.split()),
     )
 
 
@@ -156,7 +186,7 @@ def parse_status_line(line: str) -> FunctionStatus | None:
     if match is None:
         return None
     function, total, running, workers = match.groups()
-    return FunctionStatus(function, int(total), int(running), int(workers))
+    return FunctionStatus(outside_name(function), int(total), int(running), int(workers))
 
 
 def parse_priority_line(line: str) -> FunctionPriorities | None:
@@ -165,7 +195,9 @@ def parse_priority_line(line: str) -> FunctionPriorities | None:
     if match is None:
         return None
     function, high, normal, low, workers = match.groups()
-    return FunctionPriorities(function, int(high), int(normal), int(low), int(workers))
+    return FunctionPriorities(
+        outside_name(function), int(high), int(normal), int(low), int(workers)
+    )
 
 
 def parse_job_line(line: str) -> QueuedJob | None:
@@ -174,7 +206,7 @@ def parse_job_line(line: str) -> QueuedJob | None:
     if match is None:
         return None
     handle, retries, ignored, queued = match.groups()
-    return QueuedJob(handle, int(retries), ignored == "1", queued == "1")
+    return QueuedJob(outside_name(handle), int(retries), ignored == "1", queued == "1")
 
 
 def parse_unique_line(line: str) -> str | None:
@@ -187,7 +219,10 @@ def parse_error_line(line: str) -> CommandRefused | None:
         return None
     _, _, rest = line.partition(" ")
     code, _, text = rest.strip().partition(" ")
-    return CommandRefused(code or "UNKNOWN_ERROR", unquote_plus(text).strip())
+    return CommandRefused(
+        clean_line(code, max_chars=MAX_ERROR_CHARS) or "UNKNOWN_ERROR",
+        clean_line(unquote_plus(text).strip(), max_chars=MAX_ERROR_CHARS),
+    )
 
 
 def format_address(host: str, port: int) -> str:
@@ -259,13 +294,14 @@ class GearmanAdminClient:
         return await self._listing("show unique jobs", parse_unique_line)
 
     async def version(self) -> str:
-        return await self._ok("version")
+        return outside_name(await self._ok("version"))
 
     async def getpid(self) -> int:
         text = await self._ok("getpid")
-        if not text.isdigit():
+        pid = parse_number(text)
+        if not pid:
             raise ProtocolError(f"{self.address}: 'getpid' answered {text[:80]!r}, not a pid")
-        return int(text)
+        return pid
 
     async def cancel_job(self, handle: str) -> None:
         """Ask gearmand to drop a queued job; CommandRefused (UNKNOWN_JOB) when it has none."""
@@ -304,7 +340,7 @@ class GearmanAdminClient:
                 items.append(item)
         listing = Listing(tuple(items), malformed)
         self._last_listing[command] = (reply, listing)
-        self._parsed_lines[command] = parsed
+        self._parsed_lines[command] = parsed if len(parsed) <= MEMO_MAX_LINES else {}
         return listing
 
     async def _ok(self, command: str) -> str:
@@ -364,6 +400,13 @@ class GearmanAdminClient:
         buffer = bytearray(b"\n")  # so that the end mark is always a whole "\n.\n"
         searched = newlines = 0
         while True:
+            # Checked before the end mark is looked for: a whole reply that came in one read
+            # is held to the limits as much as one that never ends.
+            if newlines > self.max_reply_lines or len(buffer) > self.max_reply_bytes:
+                raise ProtocolError(
+                    f"{self.address}: reply to '{command}' went on past"
+                    f" {self.max_reply_lines} lines or {self.max_reply_bytes} bytes"
+                )
             for mark in _END_MARKS:
                 end = buffer.find(mark, searched)
                 if end >= 0:
@@ -375,12 +418,6 @@ class GearmanAdminClient:
             tail = len(buffer) - buffer.rfind(b"\n") - 1
             if tail > self.max_line_bytes:
                 raise self._line_too_long(command)
-            if newlines > self.max_reply_lines or len(buffer) > self.max_reply_bytes:
-                raise ProtocolError(
-                    f"{self.address}: reply to '{command}' went on past"
-                    f" {self.max_reply_lines} lines or {self.max_reply_bytes} bytes"
-                    " without its end mark"
-                )
             searched = max(0, len(buffer) - 4)
             block = await reader.read(READ_BLOCK)
             if not block:

@@ -3,11 +3,16 @@
 A poll asks ``getpid`` (its round trip is the server's response time), ``status``,
 ``prioritystatus`` and ``workers``; ``version`` is asked once per connection. Servers are
 polled concurrently, each with its own client, so a silent server never delays another.
+
+A snapshot keeps at most ``MAX_FUNCTIONS_KEPT`` functions of a server, the busiest (waiting,
+then running jobs, then workers): a server that lists 100,000 functions costs every pane, the
+health rules and the outputs what 2,000 do, and its sums still count them all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from typing import TYPE_CHECKING
 from atomctl_tui.gearman.admin import (
     DEFAULT_CALL_TIMEOUT,
     DEFAULT_CONNECT_TIMEOUT,
+    MAX_ERROR_CHARS,
     FunctionPriorities,
     FunctionStatus,
     GearmanAdminClient,
@@ -29,11 +35,15 @@ from atomctl_tui.gearman.snapshot import (
     StatsMemo,
     join_functions,
 )
+from atomctl_tui.outside_text import clean_line
 
 if TYPE_CHECKING:
     from atomctl_tui.fleet import GearmanTarget
 
 Replies = tuple[tuple[FunctionStatus, ...], tuple[FunctionPriorities, ...]]
+# Far more than any AtoM site has (a few dozen) or a table is read for; see benchmarks/README.md
+# "Many functions" for what 100,000 cost with this bound.
+MAX_FUNCTIONS_KEPT = 2_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class Joined:
     total: int
     running: int
     waiting: int
+    left_out: int  # functions beyond MAX_FUNCTIONS_KEPT, in the sums only
 
 
 class ServerPoller:
@@ -85,7 +96,8 @@ class ServerPoller:
             why = self.blocked() if self.blocked is not None else None
             if why is not None:
                 await self.client.close()
-                raise GearmanAdminError(why)
+                # The client cleans gearmand's words; these come from the way to the server.
+                raise GearmanAdminError(clean_line(why, max_chars=MAX_ERROR_CHARS))
             started = time.perf_counter()
             pid = await self.client.getpid()
             rtt = time.perf_counter() - started
@@ -122,6 +134,7 @@ class ServerPoller:
                 waiting=joined.waiting,
                 connections=workers.items,
                 malformed=status.malformed + priorities.malformed + workers.malformed,
+                functions_left_out=joined.left_out,
             )
         self._last = snapshot
         return snapshot
@@ -136,15 +149,21 @@ class ServerPoller:
     def _join(
         self, status: tuple[FunctionStatus, ...], priorities: tuple[FunctionPriorities, ...]
     ) -> Joined:
-        """The snapshot's functions and their sums. Unchanged replies come back as the same
-        objects: then so do these, without another pass over a thousand functions."""
+        """The snapshot's functions (the busiest ``MAX_FUNCTIONS_KEPT``) and the sums of all.
+        Unchanged replies come back as the same objects: then so do these, without another
+        pass over a thousand functions."""
         if self._joined is None or self._joined[0] != (status, priorities):
-            functions = join_functions(status, priorities, self._stats_by_lines)
+            kept = status
+            if len(status) > MAX_FUNCTIONS_KEPT:
+                busiest = heapq.nsmallest(MAX_FUNCTIONS_KEPT, range(len(status)), key=_busy(status))
+                kept = tuple(status[index] for index in sorted(busiest))
+            functions = join_functions(kept, priorities, self._stats_by_lines)
             joined = Joined(
                 functions,
-                total=sum(f.total for f in functions),
-                running=sum(f.running for f in functions),
-                waiting=sum(f.waiting for f in functions),
+                total=sum(s.total for s in status),
+                running=sum(s.running for s in status),
+                waiting=sum(s.waiting for s in status),
+                left_out=len(status) - len(kept),
             )
             self._joined = ((status, priorities), joined)
         return self._joined[1]
@@ -156,6 +175,16 @@ class ServerPoller:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _busy(status: tuple[FunctionStatus, ...]) -> Callable[[int], tuple[int, int, int]]:
+    """The sort key of a line's index: most waiting, then running jobs, then workers first."""
+
+    def key(index: int) -> tuple[int, int, int]:
+        line = status[index]
+        return (-line.waiting, -line.running, -line.workers)
+
+    return key
 
 
 class JobServersPoller:

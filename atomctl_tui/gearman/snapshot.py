@@ -40,7 +40,10 @@ class ServerSnapshot:
     functions: tuple[FunctionStats, ...] = ()
     connections: tuple[WorkerConnection, ...] = ()
     malformed: int = 0  # reply lines that could not be read, skipped
-    total: int = 0  # the sums over ``functions``
+    functions_left_out: int = 0
+    """Functions the server listed beyond ``MAX_FUNCTIONS_KEPT``, the least busy: counted in
+    the sums, not kept one by one."""
+    total: int = 0  # the sums over every function, those left out included
     running: int = 0
     waiting: int = 0
     via: str | None = None  # the host whose SSH connection reaches the server, if any

@@ -11,9 +11,13 @@ once is (a unit failed, with its Result; a unit caught in auto-restart; registra
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings
@@ -38,6 +42,11 @@ STATUS_WORDS[EXIT_UNKNOWN] = "UNKNOWN"
 DEFAULT_TIMEOUT = 10.0  # seconds for the whole check: Nagios's own default plugin timeout
 MIN_POLL_SECONDS = 1.0  # what the job servers get even when systemd took the rest
 MAX_TEXT = 1500  # characters of findings before the perfdata (Nagios keeps 4 KB of output)
+# Characters of perfdata: with the text, the line stays within Nagios's 4 KB whatever the
+# servers list (an AtoM site's own 20-odd job types take about 2,000).
+MAX_PERFDATA = 2500
+OTHERS_ROOM = 120  # kept for the 'other …' count and sums
+PERF_NAME_CHARS = 100
 SEVERITY_STATUS = {
     Severity.CRITICAL: EXIT_CRITICAL,
     Severity.WARNING: EXIT_WARNING,
@@ -55,31 +64,98 @@ def unknown(words: str) -> CheckResult:
     return CheckResult(EXIT_UNKNOWN, f"{PLUGIN} UNKNOWN - {_plain(words)}")
 
 
+class CheckTimedOut(Exception):
+    """The check's deadline passed (raised in the main thread by SIGALRM)."""
+
+
+@dataclass
+class _Progress:
+    """What the check is doing now, for the words when its time runs out."""
+
+    doing: str = "starting"
+
+
 def run_check(
     settings: Settings, rules: HealthRules, *, timeout: float = DEFAULT_TIMEOUT
 ) -> CheckResult:
-    """Read every host's units and poll every job server once; the plugin's line and status."""
+    """Read every host's units and poll every job server once; the plugin's line and status.
+
+    ``timeout`` bounds the whole run, SSH connections and reading replies included: what is
+    not done by then is an UNKNOWN that says what was under way.
+    """
+    progress = _Progress()
+    # ssh on its own would wait its ConnectTimeout (10 s) for a host that says nothing; the
+    # first value ssh sees wins, so this one, a little after the deadline, bounds it.
+    connect_timeout = f"ConnectTimeout={math.ceil(timeout) + 1}"
+    settings = replace(settings, ssh_options=(connect_timeout, *settings.ssh_options))
+    try:
+        with _deadline(timeout):
+            return _check_once(settings, rules, timeout, progress)
+    except CheckTimedOut:
+        return unknown(f"timed out after {timeout:g} s while {progress.doing}")
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise CheckTimedOut in this thread after ``seconds``, wherever it is blocked or busy:
+    an SSH handshake, a wait for systemd, a job server's reply, parsing one.
+
+    A signal reaches only the main thread; elsewhere (a test's thread) the timeouts of each
+    step are all there is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise CheckTimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _check_once(
+    settings: Settings, rules: HealthRules, timeout: float, progress: _Progress
+) -> CheckResult:
     deadline = time.monotonic() + timeout
     patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
     if settings.hosts:
+
+        def say(words: str) -> None:
+            label, _, state = words.partition(": ")
+            if state == "connecting…":
+                progress.doing = f"connecting to {label} over SSH"
+            else:  # connected or not: the next host, or every host's AtoM config, follows
+                progress.doing = "reading AtoM's config on the hosts over SSH"
+
+        progress.doing = "connecting over SSH"
         fleet, settings = open_fleet(
-            settings, patterns, read_only=True, interactive=False, start_units=False
+            settings, patterns, read_only=True, interactive=False, start_units=False, say=say
         )
     else:
         fleet = Fleet.single(local_host(), patterns, read_only=True)
     readings: dict[str, UnitsReading] = {}
     unsubscribes: list[Callable[[], None]] = []
     try:
+        progress.doing = "reading the units from systemd"
         for member in fleet.members:
             if member.link is not None and not member.link.status.connected:
                 continue  # said as "no SSH connection"
             readings[member.label] = reading = UnitsReading()
             unsubscribes.append(member.units.subscribe(reading))
-        for reading in readings.values():
+        for label, reading in readings.items():
+            progress.doing = f"waiting for systemd on {label}"
             reading.done.wait(max(0.0, deadline - time.monotonic()))
         targets = fleet.gearman_targets(settings)
+        progress.doing = "polling the job servers"
         poll_seconds = max(MIN_POLL_SECONDS, deadline - time.monotonic())
         snapshots = asyncio.run(_poll_once(targets, poll_seconds))
+        progress.doing = "weighing the findings"
         links: dict[str, LinkStatus] = {
             member.label: member.link.status for member in fleet.members if member.link is not None
         }
@@ -91,14 +167,15 @@ def run_check(
             unanswered=ConnectionStatus(False, f"no answer from systemd within {timeout:g} s"),
         )
         findings = HealthTracker(rules, history=False).assess(inputs)
+        rows = build_queue_rows(
+            snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
+        )
+        progress.doing = "writing the result"
+        return plugin_result(findings, snapshots, rows, rules)
     finally:
         for unsubscribe in unsubscribes:
             unsubscribe()
         fleet.close()
-    rows = build_queue_rows(
-        snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
-    )
-    return plugin_result(findings, snapshots, rows, rules)
 
 
 async def _poll_once(
@@ -149,17 +226,38 @@ def _all_well(snapshots: Sequence[ServerSnapshot]) -> str:
 
 
 def performance_data(rows: Sequence[QueueRow], rules: HealthRules, *, several_servers: bool) -> str:
-    """``'<function> waiting'=N;warn;crit;0`` and ``running``, ``workers``, per function."""
+    """``'<function> waiting'=N;warn;crit;0``, ``running`` and ``workers`` for this site's AtoM
+    job types, then for functions with jobs (most waiting first), within ``MAX_PERFDATA``
+    characters; every other function in one ``'other functions'`` count and sums."""
     warn = "" if rules.waiting_warning is None else str(rules.waiting_warning)
     crit = "" if rules.waiting_critical is None else str(rules.waiting_critical)
-    items = []
-    for row in rows:
+    busiest_first = sorted(rows, key=lambda row: (-row.waiting, -row.running))
+    chosen = [row for row in busiest_first if row.site == THIS_SITE]
+    chosen += [row for row in busiest_first if row.site != THIS_SITE and row.total]
+    items: list[str] = []
+    used = 0
+    listed: set[int] = set()
+    for row in chosen:
         name = _perf_name(row)
         if several_servers:
-            name = f"{row.server} {name}"
-        items.append(f"'{name} waiting'={row.waiting};{warn};{crit};0")
-        items.append(f"'{name} running'={row.running};;;0")
-        items.append(f"'{name} workers'={row.workers};;;0")
+            name = _perf_name_part(row.server) + " " + name
+        metrics = [
+            f"'{name} waiting'={row.waiting};{warn};{crit};0",
+            f"'{name} running'={row.running};;;0",
+            f"'{name} workers'={row.workers};;;0",
+        ]
+        length = sum(len(metric) + 1 for metric in metrics)
+        if used + length > MAX_PERFDATA - OTHERS_ROOM:
+            break
+        items.extend(metrics)
+        used += length
+        listed.add(id(row))
+    others = [row for row in rows if id(row) not in listed]
+    if others:
+        items.append(f"'other functions'={len(others)};;;0")
+        items.append(f"'other waiting'={sum(row.waiting for row in others)};;;0")
+        items.append(f"'other running'={sum(row.running for row in others)};;;0")
+        items.append(f"'other workers'={sum(row.workers for row in others)};;;0")
     return " ".join(items)
 
 
@@ -170,8 +268,12 @@ def _perf_name(row: QueueRow) -> str:
         name = row.function
     else:
         name = f"{row.site}/{row.job_class}"
-    # A label is quoted; a quote or '=' in it would end it early.
-    return name.replace("'", "_").replace("=", "_")
+    return _perf_name_part(name)
+
+
+def _perf_name_part(name: str) -> str:
+    # A label is quoted; a quote or '=' in it would end it early, a '|' start perfdata anew.
+    return name.replace("'", "_").replace("=", "_").replace("|", "_")[:PERF_NAME_CHARS]
 
 
 def _plain(text: str) -> str:

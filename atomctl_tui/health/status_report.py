@@ -1,5 +1,11 @@
 """`atomctl-tui status`: one snapshot of every job server, as JSON or as text, and an exit
-status a monitoring check can use (0 all reachable, 2 a server unreachable)."""
+status a monitoring check can use (0 all reachable, 2 a server unreachable).
+
+Every name and error text in it was cleaned where it entered (``gearman.admin``), so the text
+output is safe for a terminal, and JSON carries the same cleaned values (JSON-escaped too).
+A server's functions are the busiest its snapshot keeps; ``functions_left_out`` counts the
+rest, which its totals include.
+"""
 
 from __future__ import annotations
 
@@ -64,6 +70,7 @@ def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict[str, Any]:
         "waiting": snapshot.waiting,
         "workers": len(snapshot.worker_connections),
     }
+    document["functions_left_out"] = snapshot.functions_left_out
     document["functions"] = [
         {
             "function": r.function,
@@ -111,6 +118,8 @@ def status_text(document: dict[str, Any]) -> str:
             f"  {totals['workers']} workers, {totals['queued']} queued,"
             f" {totals['running']} running, {totals['waiting']} waiting"
         )
+        if server["functions_left_out"]:
+            lines.append(f"  {server['functions_left_out']:,} least busy functions not listed")
         busy = [f for f in server["functions"] if f["total"] or f["alerts"]]
         if busy:
             lines.append(f"  {'job class':<34} {'site':<11} total  run wait wkrs")

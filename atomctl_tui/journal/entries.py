@@ -4,12 +4,14 @@ display-safe ``JournalEntry``, and written back out as a saved file's lines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from atomctl_tui.journal.log_text import clean_line, decode_field
+from atomctl_tui.journal.log_text import decode_field
+from atomctl_tui.outside_text import clean_line
 
 
 class JournalEntry(NamedTuple):
@@ -59,18 +61,38 @@ def parse_entry(line: bytes | str, host: str | None = None) -> JournalEntry | No
         cursor,
         _number(get("__REALTIME_TIMESTAMP"), 0),
         _number(get("PRIORITY"), 6),
-        _short(
-            get("COREDUMP_UNIT")
-            or get("OBJECT_SYSTEMD_UNIT")
-            or get("UNIT")
-            or get("_SYSTEMD_UNIT")
-        ),
+        _short(_unit(get)),
         _short(get("SYSLOG_IDENTIFIER") or get("_COMM")),
         _short(get("_PID")),
         _short(get("_HOSTNAME")),
         clean_line(message if isinstance(message, str) else decode_field(message)),
         host,
     )
+
+
+# Who may say which unit a line is about: any process can write UNIT=atom-worker@1.service
+# into the journal (logger --journald, sd_journal_send), so these fields count only from
+# systemd itself (_PID=1), root (_UID=0), or, for COREDUMP_UNIT, systemd-coredump's own
+# service (it writes as the crashed process's user). The fields with an underscore are the
+# journal's own (trusted): no client can set them.
+_ABOUT_UNIT_FIELDS = ("OBJECT_SYSTEMD_UNIT", "UNIT")
+COREDUMP_SERVICE = "systemd-coredump@"
+
+
+def _unit(get: Callable[[str], object]) -> object:
+    """The unit a line comes from, or is about when a trusted sender says so."""
+    from_unit = get("_SYSTEMD_UNIT")
+    sender_is_system = get("_PID") == "1" or get("_UID") == "0"
+    if sender_is_system or (isinstance(from_unit, str) and from_unit.startswith(COREDUMP_SERVICE)):
+        about = get("COREDUMP_UNIT")
+        if about:
+            return about
+    if sender_is_system:
+        for field in _ABOUT_UNIT_FIELDS:
+            about = get(field)
+            if about:
+                return about
+    return from_unit
 
 
 def _number(value: object, default: int) -> int:
@@ -101,12 +123,15 @@ def format_entry(entry: JournalEntry) -> str:
 
 
 def save_entries(path: Path, entries: Iterable[JournalEntry]) -> int:
-    """Write ``entries`` to ``path``, a new file (an existing one is never overwritten).
+    """Write ``entries`` to ``path``, a new file readable by its owner only (an existing one,
+    or a symlink, is never written through).
 
     Returns how many lines were written; raises OSError (FileExistsError, PermissionError…).
     """
     count = 0
-    with open(path, "x", encoding="utf-8") as out:
+    # Created 0600 (not the umask's 0644): journal lines can hold what others must not read.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with open(fd, "w", encoding="utf-8") as out:
         for entry in entries:
             out.write(format_entry(entry) + "\n")
             count += 1

@@ -25,6 +25,8 @@ from atomctl_tui.lab.state import LabError, LabPaths, LabState, labs_home
 
 BOOT_TIMEOUT = 90.0
 POWEROFF_TIMEOUT = 30.0
+# Where a lab's ports are looked for: below Linux's ephemeral range (32768-60999), and
+# ``free_port`` skips that range wherever it lies on this machine.
 GEARMAN_PORT_BASE = 4730
 SSH_PORT_BASE = 2222
 

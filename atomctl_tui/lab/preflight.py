@@ -63,13 +63,32 @@ def check_unshare() -> None:
         )
 
 
+EPHEMERAL_RANGE_PATH = "/proc/sys/net/ipv4/ip_local_port_range"
+PORT_TRIES = 200
+
+
 def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` of 127.0.0.1 (nor on every address).
+
+    With SO_REUSEADDR, as gearmand and sshd bind: the connections of a lab just powered off,
+    lingering in TIME_WAIT for a minute, do not hold the port, but a listener does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
             return False
     return True
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel gives outgoing connections (Linux's default: 32768-60999)."""
+    try:
+        low, high = (int(word) for word in Path(EPHEMERAL_RANGE_PATH).read_text().split())
+    except (OSError, ValueError):
+        return range(32768, 61000)
+    return range(low, high + 1)
 
 
 def check_port(port: int, option: str) -> int:
@@ -81,8 +100,20 @@ def check_port(port: int, option: str) -> int:
 
 
 def free_port(start: int, taken: set[int]) -> int:
-    """The first port from ``start`` that nothing listens on and no other lab claims."""
-    for port in range(start, start + 200):
+    """The first port from ``start`` that nothing listens on and no other lab claims, outside
+    the kernel's ephemeral range: there, any outgoing connection may take it while the lab
+    is down, and the lab would not boot again on it."""
+    ephemeral = ephemeral_ports()
+    candidates = (port for port in range(start, 65536) if port not in ephemeral)
+    tried = []
+    for port in candidates:
         if port not in taken and port_is_free(port):
             return port
-    raise LabError(f"no free port on 127.0.0.1 between {start} and {start + 199}")
+        tried.append(port)
+        if len(tried) == PORT_TRIES:
+            break
+    where = f"from {start}" if not tried else f"between {tried[0]} and {tried[-1]}"
+    raise LabError(
+        f"no free port on 127.0.0.1 {where} outside the ephemeral range"
+        f" {ephemeral.start}-{ephemeral.stop - 1} ({EPHEMERAL_RANGE_PATH})"
+    )

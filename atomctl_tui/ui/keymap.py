@@ -41,6 +41,7 @@ def apply_keymap(app: App, keymap: Mapping[str, str]) -> None:
             title="Unknown key binding id",
             severity="warning",
             timeout=15,
+            markup=False,  # the ids are the config file's words
         )
 
 

@@ -1,4 +1,5 @@
-"""Every key a widget offers, as a command of the palette (ctrl+p) and a line of the help."""
+"""Every key a widget offers, as a command of the palette (ctrl+p) and a line of the help;
+and how text that is not markup reaches the palette, which parses strings as markup."""
 
 from __future__ import annotations
 
@@ -7,8 +8,34 @@ from functools import partial
 
 from textual.app import SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.fuzzy import Matcher
 from textual.screen import Screen
+
+
+def literal_markup(text: str) -> str:
+    """Markup that reads back as exactly ``text``: every ``[`` escaped.
+
+    For the palette's help lines and system commands, which only take strings and parse them
+    as markup. (A backslash before ``[`` is the only escape; other backslashes are literal.)
+    """
+    return text.replace("[", "\\[")
+
+
+def literal_hit(name: str, matcher: Matcher | None = None) -> Content:
+    """A command's name as the palette shows it: plain content, never parsed as markup,
+    with the letters ``matcher`` matched highlighted (``Matcher.highlight`` parses markup)."""
+    content = Content(name)
+    if matcher is None:
+        return content
+    score, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    if not score:
+        return content
+    for offset in offsets:
+        if not name[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 def offered_bindings(node: DOMNode) -> list[Binding]:
@@ -23,12 +50,16 @@ def offered_bindings(node: DOMNode) -> list[Binding]:
 def binding_commands(screen: Screen) -> Iterable[SystemCommand]:
     """A command for each offered binding with an id of the widgets on ``screen``.
 
-    Bindings of Textual's own widgets have no id; the console's all do.
+    Bindings of Textual's own widgets have no id; the console's all do. Commands are named
+    by the pane's title, the console's own words (a border title may carry a server's name,
+    and Textual's markup of it is not literal), made literal markup: the palette parses it.
     """
     for node in screen.query("*"):
-        title = getattr(node, "PANE_TITLE", "") or getattr(node, "border_title", "") or ""
+        title = getattr(node, "PANE_TITLE", "")
         for binding in offered_bindings(node):
             if binding.id and binding.show:
                 name = f"{title}: {binding.description}" if title else binding.description
                 key = node.app.get_key_display(binding)
-                yield SystemCommand(name, f"key {key}", partial(node.run_action, binding.action))
+                yield SystemCommand(
+                    literal_markup(name), f"key {key}", partial(node.run_action, binding.action)
+                )

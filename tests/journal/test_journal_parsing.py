@@ -13,9 +13,10 @@ import pytest
 from atomctl_tui.journal.entries import JournalEntry, format_entry, parse_entry, save_entries
 from atomctl_tui.journal.follower import _LineSplitter
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
-from atomctl_tui.journal.log_text import CUT_MARKER
+from atomctl_tui.outside_text import CUT_MARKER
 from atomctl_tui.journal.scope import (
     JournalSettings,
+    in_scope,
     journal_matches,
     resolve_units,
     template_slice,
@@ -73,30 +74,64 @@ def test_entry_from_a_unit_names_the_unit_and_systemd_lines_name_their_subject()
 
 
 def test_matches_combine_units_systemd_lines_slices_and_identifiers_with_or():
-    matches = journal_matches(
-        {"b.service", "a.service"}, ["atomctl-tui"], ["system-atom\\x2dworker.slice"]
-    )
+    matches = journal_matches(["b.service", "a.service"], ["atomctl-tui"], ["c.service"])
     assert matches == [
         "_SYSTEMD_UNIT=a.service",
         "_SYSTEMD_UNIT=b.service",
+        "_SYSTEMD_UNIT=c.service",
         "+",
         "_PID=1",
         "UNIT=a.service",
         "UNIT=b.service",
+        "UNIT=c.service",
         "+",
         "_UID=0",
         "OBJECT_SYSTEMD_UNIT=a.service",
         "OBJECT_SYSTEMD_UNIT=b.service",
+        "OBJECT_SYSTEMD_UNIT=c.service",
         "+",
         "_UID=0",
         "COREDUMP_UNIT=a.service",
         "COREDUMP_UNIT=b.service",
-        "+",
-        "_SYSTEMD_SLICE=system-atom\\x2dworker.slice",
+        "COREDUMP_UNIT=c.service",
         "+",
         "SYSLOG_IDENTIFIER=atomctl-tui",
     ]
     assert journal_matches([], ["only-me"]) == ["SYSLOG_IDENTIFIER=only-me"]
+
+
+def test_globs_are_matched_through_slices_and_systemds_lines_whatever_the_units():
+    """Thousands of known instances: the same few matches (once "Argument list too long")."""
+    known = [f"atom-worker@{n}.service" for n in range(2000)] + ["other@1.service"]
+    patterns = ["atom-worker@*.service", "gearman-job-server.service", "other*"]
+    matches = journal_matches(patterns, ["atomctl-tui"], known_units=known)
+    assert matches == journal_matches(patterns, ["atomctl-tui"], known_units=known[-2:])
+    assert matches == [
+        "_SYSTEMD_UNIT=gearman-job-server.service",
+        "+",
+        "_SYSTEMD_SLICE=system-atom\\x2dworker.slice",
+        "_SYSTEMD_SLICE=system-other.slice",  # other@1.service, matched by other*
+        "_SYSTEMD_SLICE=system.slice",
+        "+",
+        "_PID=1",  # every unit's: the follower keeps those of its scope
+        "+",
+        "_UID=0",
+        "MESSAGE_ID=fc2e22bc6ee647b6b90729ab34a250b1",
+        "+",
+        "_UID=0",
+        "OBJECT_SYSTEMD_UNIT=gearman-job-server.service",
+        "+",
+        "_UID=0",
+        "COREDUMP_UNIT=gearman-job-server.service",
+        "+",
+        "SYSLOG_IDENTIFIER=atomctl-tui",
+    ]
+    patterns = ["atom-worker@*.service", "gearman-job-server.service"]
+    assert in_scope("atom-worker@1999.service", "python3", patterns, ["atomctl-tui"])
+    assert in_scope("session-4.scope", "atomctl-tui", patterns, ["atomctl-tui"])
+    assert in_scope("x.service", "python3", patterns, ["atomctl-tui"], ["x.service"])
+    assert not in_scope("session-4.scope", "systemd", patterns, ["atomctl-tui"])
+    assert not in_scope(None, None, patterns, ["atomctl-tui"])
 
 
 def test_glob_patterns_resolve_against_the_units_the_journal_knows():

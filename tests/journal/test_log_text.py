@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from atomctl_tui.journal.log_text import CUT_MARKER, MAX_LINE_CHARS, clean_line, decode_field
+from atomctl_tui.journal.log_text import decode_field
+from atomctl_tui.outside_text import CUT_MARKER, MAX_LINE_CHARS, clean_line
 from tests.journal.writing import NATIVE_CORPUS, STREAM_CORPUS
 
 

@@ -312,6 +312,37 @@ async def test_save_writes_the_lines_in_view_and_never_overwrites(lab, tmp_path)
         assert target.read_text().splitlines() == lines  # nothing overwritten
 
 
+async def test_saved_by_default_to_the_state_folder_for_the_owner_only(lab, tmp_path, monkeypatch):
+    # Under `atomctl-lab exec` the current folder is `/`: a file there is anyone's to read.
+    current = tmp_path / "current"
+    current.mkdir()
+    monkeypatch.chdir(current)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    old_umask = os.umask(0o022)  # the usual one, which would leave a new file readable by all
+    tag = unique_name("save-default")
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=tag_only(tag))
+    try:
+        async with app.run_test(size=SMALL_TERMINAL) as pilot:
+            journal_pane(app).focus()
+            await asyncio.to_thread(write_stream, lab, tag, [b"secret-ish line"])
+            await wait_until_async(lambda: len(received(app, tag)) == 1)
+            await pilot.press("s")
+            assert isinstance(app.screen, JournalSaveScreen)
+            await pilot.press("enter")  # the name offered
+            await wait_until_async(lambda: not isinstance(app.screen, JournalSaveScreen))
+            await pilot.press("s", "ctrl+a", "ctrl+k", *"named.log", "enter")  # no folder given
+            await wait_until_async(lambda: not isinstance(app.screen, JournalSaveScreen))
+    finally:
+        os.umask(old_umask)
+    folder = tmp_path / "state" / "atomctl-tui"
+    saved = sorted(folder.iterdir())
+    assert [path.name for path in saved][-1] == "named.log" and len(saved) == 2
+    assert saved[0].name.startswith("atomctl-journal-")
+    assert all(path.stat().st_mode & 0o777 == 0o600 for path in saved)
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert not list(current.iterdir())
+
+
 async def test_keys_are_in_help_and_commands_in_the_palette(lab):
     app = AtomctlApp(
         lab.host(),

@@ -142,6 +142,11 @@ class JobServerPane(Pane, can_focus=False):
                 )
                 if snapshot.malformed:
                     text.append(f"  {snapshot.malformed} unreadable lines skipped\n", "yellow")
+                if snapshot.functions_left_out:
+                    text.append(
+                        f"  {snapshot.functions_left_out:,} least busy functions not listed\n",
+                        "yellow",
+                    )
             else:
                 text.append("✖ ", style="bold red")
                 text.append(f"{snapshot.server}\n", style="bold")

@@ -1,5 +1,10 @@
 """Journal commands in the command palette (ctrl+p): scope by host or unit, filter, save,
-toggles."""
+toggles.
+
+Unit and host names come from the journal: outside text. The palette parses a plain string
+as markup (``[/oops]`` in a unit name would end it with a MarkupError), so every name and
+help text goes to it as literal content (see ``ui.palette``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from atomctl_tui.ui.journal.pane import JournalPane
+from atomctl_tui.ui.palette import literal_hit, literal_markup
 
 
 class JournalCommands(Provider):
@@ -41,10 +47,18 @@ class JournalCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(
+                literal_hit(name), callback, text=name, help=literal_markup(help_text)
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
             if (score := matcher.match(name)) > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                yield Hit(
+                    score,
+                    literal_hit(name, matcher),
+                    callback,
+                    text=name,
+                    help=literal_markup(help_text),
+                )

@@ -13,7 +13,6 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from rich.text import Text
 from textual import on
@@ -25,7 +24,7 @@ from atomctl_tui.journal.focus import JournalFocus, ShowUnitJournal
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
 from atomctl_tui.journal.watch import JournalBatch, JournalEvent, JournalWatch
 from atomctl_tui.ui.journal.filter_bar import FilterBar
-from atomctl_tui.ui.journal.save_screen import JournalSaveScreen
+from atomctl_tui.ui.journal.save_screen import JournalSaveScreen, default_save_path
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen, ScopeChoice
 from atomctl_tui.ui.journal.view import JournalView
 from atomctl_tui.ui.messages import (
@@ -256,7 +255,7 @@ class JournalPane(Pane):
         stamp = time.strftime("%Y%m%d-%H%M%S")
         host = "fleet" if self.several else self.hosts[0].label
         host = re.sub(r"[^A-Za-z0-9._-]+", "-", host)
-        default = Path.cwd() / f"atomctl-journal-{host}-{stamp}.log"
+        default = default_save_path(f"atomctl-journal-{host}-{stamp}.log")
 
         def saved(words: str | None) -> None:
             if words:

@@ -1,8 +1,14 @@
-"""Save the journal lines in view to a new file; errors are said in words, nothing is lost."""
+"""Save the journal lines in view to a new file; errors are said in words, nothing is lost.
+
+The file goes, unless told otherwise, to ``$XDG_STATE_HOME/atomctl-tui/`` or else the home
+folder: never the current folder, which may be anyone's (``/`` under ``atomctl-lab exec``).
+A name typed without a folder goes there too.
+"""
 
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 from rich.text import Text
@@ -14,6 +20,20 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from atomctl_tui.journal.entries import JournalEntry, save_entries
+
+STATE_FOLDER_NAME = "atomctl-tui"
+
+
+def default_save_folder() -> Path:
+    """``$XDG_STATE_HOME/atomctl-tui`` when set (absolute, as the spec requires), else home."""
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    if os.path.isabs(state_home):
+        return Path(state_home) / STATE_FOLDER_NAME
+    return Path.home()
+
+
+def default_save_path(file_name: str) -> Path:
+    return default_save_folder() / file_name
 
 
 def save_error_words(path: Path, error: OSError) -> str:
@@ -53,12 +73,15 @@ class JournalSaveScreen(ModalScreen[str | None]):
         if not event.value.strip():
             self.show_error("Give a file name to save to.")
             return
-        self.save(Path(event.value.strip()).expanduser().absolute())
+        path = Path(event.value.strip()).expanduser()
+        self.save(path if path.is_absolute() else self.default_path.parent / path)
 
     @work(thread=True, exclusive=True, group="journal-save")
     def save(self, path: Path) -> None:
         # A file write can block (slow or network disks): never on the event loop.
         try:
+            if path.parent == default_save_folder():
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             count = save_entries(path, self.entries)
         except OSError as error:
             self.app.call_from_thread(self.show_error, save_error_words(path, error))

@@ -73,7 +73,7 @@ class JobsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="jobs", classes="pane") as frame:
-            frame.border_title = f"Jobs on {self.server} (show jobs)"
+            frame.border_title = Text(f"Jobs on {self.server} (show jobs)")  # not markup
             yield Static(Text("Reading the job list…"), id="jobs-status")
             self.table: KeyedTable[str] = KeyedTable(_text, id="jobs-table", zebra_stripes=True)
             self.table.add_column("Handle", key="handle")
@@ -172,4 +172,5 @@ class JobsScreen(Screen[None]):
         """The outcome of a cancel, kept on screen and announced."""
         self.last_result = message
         self.result_line.update(Text(message, style=RESULT_STYLES[severity]))
-        self.notify(message, severity=severity)
+        # Job handles and gearmand's words are outside text: never markup.
+        self.notify(message, severity=severity, markup=False)

@@ -1,7 +1,9 @@
 """The Queues pane: queued and running jobs per AtoM job class, with alerts and a trend.
 
 Rows are keyed by server and function and updated cell by cell, so the cursor and the scroll
-position survive every poll; only the cells whose value changed are touched.
+position survive every poll; only the cells whose value changed are touched. A server that
+lists more functions than a snapshot keeps (``MAX_FUNCTIONS_KEPT``, the busiest) has the rest
+counted in the frame: "N more functions not listed".
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ class QueuesPane(Pane, can_focus=False):
         self.job_servers = job_servers
         self._unsubscribe: Callable[[], None] | None = None
         self.rows: dict[str, QueueRow] = {}
+        self.left_out = 0
+        """Functions the servers listed beyond what their snapshots keep: not in the table."""
         self.alerts: list[Alert] = []
         self.history = WaitingHistory()
         self.filter_text = ""
@@ -151,7 +155,7 @@ class QueuesPane(Pane, can_focus=False):
 
     def show(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         """Take one poll: rebuild the model, then touch only the cells that changed."""
-        seen = tuple((s.server, s.reachable, s.functions) for s in snapshots)
+        seen = tuple((s.server, s.reachable, s.functions, s.functions_left_out) for s in snapshots)
         changed = seen != self._seen
         if changed:
             self._seen = seen
@@ -164,6 +168,7 @@ class QueuesPane(Pane, can_focus=False):
             )
             self.rows = {row.key: row for row in rows}
             self.alerts = find_alerts(snapshots, rows)
+            self.left_out = sum(s.functions_left_out for s in snapshots)
             self._show_alerts()
         # Most polls of a quiet server change nothing: no row, and no trend until time moves
         # on by a bucket. Then there is nothing to do.
@@ -234,6 +239,8 @@ class QueuesPane(Pane, can_focus=False):
             summary.append(f" !! {waiting} waiting w/o worker ", style="bold red")
         if unserved:
             summary.append(f" ! {unserved} types w/o worker ", style="bold yellow")
+        if self.left_out:
+            summary.append(f" {self.left_out:,} more functions not listed ", style="yellow")
         self.border_subtitle = summary if summary else None
 
     # -- keys -------------------------------------------------------------------------------
