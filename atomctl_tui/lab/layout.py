@@ -13,6 +13,7 @@ from pathlib import Path
 
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES, gearman_yml_text
 from atomctl_tui.lab.state import LabPaths
+from atomctl_tui.lab.worker import JOB_CLASSES_FILE
 
 LAB_TARGET = "atomctl-lab.target"
 SSHD_UNIT = "atomctl-lab-sshd.service"
@@ -71,6 +72,17 @@ MASKED_UNITS = (
     "logrotate.timer",
 )
 
+NOT_ENABLED_BY_DEFAULT = {"qtSwordPluginWorker": "qtSwordPlugin"}
+"""Job classes of gearman.yml whose plugin a default AtoM install does not enable (arInstall's
+`plugins` setting), so its workers log "Ability not defined" for them."""
+SITE_JOB_CLASSES = tuple(
+    job_class
+    for classes in DEFAULT_WORKER_TYPES.values()
+    for job_class in classes
+    if job_class not in NOT_ENABLED_BY_DEFAULT
+)
+"""The job classes of the lab's fake AtoM site: those of a default install."""
+
 # Python packages the stand-in worker imports; copied into the lab's runtime directory.
 WORKER_PACKAGES = ("atomctl_tui", "gearman", "yaml")
 
@@ -116,6 +128,14 @@ def _write_atom_root(paths: LabPaths, gearman_port: int) -> None:
         "sys.exit(main())\n"
     )
     symfony.chmod(0o755)
+    disabled = ", ".join(f"{c} ({p})" for c, p in NOT_ENABLED_BY_DEFAULT.items())
+    (atom / JOB_CLASSES_FILE).write_text(
+        "# atomctl lab: the job classes this fake AtoM site has, one a line; the stand-in\n"
+        "# worker registers only these (AtoM's worker: class_exists()). Those of a default\n"
+        f"# install: every class of gearman.yml but {disabled}, whose plugin is not enabled.\n"
+        + "".join(f"{job_class}\n" for job_class in SITE_JOB_CLASSES)
+    )
+    (atom / JOB_CLASSES_FILE).chmod(0o644)  # the worker runs as www-data
     for path in [atom, *atom.rglob("*")]:
         if path.is_dir():
             path.chmod(0o755)

@@ -18,7 +18,17 @@ PRIORITIES = {
     "low": gearman.PRIORITY_LOW,
 }
 JOB_CLASS = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_job_ids = itertools.count(int(time.time() * 1000) % 1_000_000)
+# Positive, as AtoM's job ids (rows of its object table); the stand-in refuses others.
+_job_ids = itertools.count(int(time.time() * 1000) % 1_000_000 + 1)
+
+
+def job_parameters(job_class: str, *, seconds: float, fail: bool) -> str:
+    """The JSON AtoM's QubitJob::runJob() sends: the job's own parameters, then ``name`` and
+    ``id`` appended. The stand-in's own are how long to work and whether to fail."""
+    own: dict[str, object] = {"seconds": seconds}
+    if fail:
+        own["fail"] = True
+    return json.dumps({**own, "name": job_class, "id": next(_job_ids)}, separators=(",", ":"))
 
 
 def submit(
@@ -40,10 +50,7 @@ def submit(
     jobs = [
         {
             "task": function,
-            # AtoM passes the job's database id and name; the lab adds how long and whether to fail.
-            "data": json.dumps(
-                {"id": next(_job_ids), "name": job_class, "seconds": seconds, "fail": fail}
-            ),
+            "data": job_parameters(job_class, seconds=seconds, fail=fail),
             "priority": PRIORITIES[priority],
         }
         for _ in range(count)

@@ -51,7 +51,17 @@ UNIT_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
     b"UnitFileState": ("unit_file_state", b"s"),
     b"ActiveEnterTimestamp": ("active_since_us", b"t"),
     b"StateChangeTimestamp": ("state_since_us", b"t"),
+    b"StartLimitBurst": ("start_limit_burst", b"u"),
+    b"StartLimitIntervalUSec": ("start_limit_interval_us", b"t"),
 }
+# Read with the details, not in the listing (no signal carries them but a reload's resync).
+UNIT_DETAIL_PROPERTIES = (
+    b"UnitFileState",
+    b"ActiveEnterTimestamp",
+    b"StateChangeTimestamp",
+    b"StartLimitBurst",
+    b"StartLimitIntervalUSec",
+)
 SERVICE_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
     b"MainPID": ("main_pid", b"u"),
     b"NRestarts": ("restarts", b"u"),
@@ -59,6 +69,7 @@ SERVICE_PROPERTIES: dict[bytes, tuple[str, bytes]] = {
     b"CPUUsageNSec": ("cpu_ns", b"t"),
     b"Result": ("result", b"s"),
     b"ExecMainStatus": ("exit_status", b"i"),
+    b"Restart": ("restart_policy", b"s"),
 }
 INTERFACE_PROPERTIES = {UNIT: UNIT_PROPERTIES, SERVICE: SERVICE_PROPERTIES}
 
@@ -80,6 +91,12 @@ class UnitState:
     cpu_ns: int | None = None
     result: str = ""
     exit_status: int = 0  # ExecMainStatus of the last main process
+    start_limit_burst: int | None = None
+    """StartLimitBurst: starts systemd allows within the interval (0: no limit; None: unread)."""
+    start_limit_interval_us: int | None = None
+    """StartLimitIntervalUSec, µs (0: no limit; None: unread)."""
+    restart_policy: str = ""
+    """The service's Restart= (no, on-failure, always…; "": unread)."""
     path: bytes = field(default=b"", compare=False)
 
     @property
@@ -285,7 +302,7 @@ class UnitWatch(BusClient):
     def _read_details(self, calls: SystemdCalls, state: UnitState) -> UnitState:
         values: dict[bytes, Any] = {}
         try:
-            for prop in (b"UnitFileState", b"ActiveEnterTimestamp", b"StateChangeTimestamp"):
+            for prop in UNIT_DETAIL_PROPERTIES:
                 values[prop] = calls.get(state.path, UNIT, prop, UNIT_PROPERTIES[prop][1])
             state = with_properties(state, values, UNIT)
             if state.is_service:

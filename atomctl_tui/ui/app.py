@@ -23,6 +23,7 @@ from atomctl_tui.health.monitor import HealthMonitor
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.journal.watch import JournalWatch
+from atomctl_tui.journal.worker_activity import WorkerActivity
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.health.screen import HealthScreen
 from atomctl_tui.ui.health.strip import HEALTH_BINDING, HealthStrip
@@ -104,6 +105,10 @@ class AtomctlApp(App[None]):
             JournalWatch(member.host, self.journal_settings) for member in fleet.members
         ]
         self.journal_focus = JournalFocus()
+        # What each host's workers are doing (their AtoM jobs), read from its journal.
+        self.worker_activities = [
+            WorkerActivity(watch, self.worker_patterns) for watch in self.journal_watches
+        ]
         labels = ", ".join(fleet.labels)
         self.sub_title = (
             labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
@@ -127,6 +132,7 @@ class AtomctlApp(App[None]):
                 self.worker_patterns,
                 self.job_servers,
                 self.journal_focus,
+                activities=self.worker_activities,
                 read_only=self.read_only,
                 id="workers",
             )

@@ -3,17 +3,29 @@
 An action may concern units of several hosts: it is asked once, then each host acts on its
 own units (through its own systemd connection), all at the same time. Each unit's outcome goes
 to the ``JournalFocus`` too: the Journal pane then shows that unit's lines.
+
+The question says what the action costs, as far as it is known: the AtoM job a worker is
+running (``running_jobs``, from the workers' journal) that stopping it aborts, and for a start
+or restart the unit's start budget (``systemd/start_limit.py``: its StartLimitBurst and
+interval, its Restart=, and its starts counted from its journal) — in the question, when
+there is one: a single start is not asked, since its count can be stale (a reset-failed made
+outside the console leaves no line). ``notes``: more words from the caller (what restarting
+the job server does to its queue).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from textual.widget import Widget
 
 from atomctl_tui.journal.focus import JournalFocus
+from atomctl_tui.journal.worker_activity import RunningJob
 from atomctl_tui.systemd.actions import CONFIRMED_ACTIONS, Action, Outcome, UnitActions
+from atomctl_tui.systemd.start_limit import StartBudget, budget_of, budget_words, counted
+from atomctl_tui.systemd.unit_text import unit_label
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 
 LABELS = {
@@ -31,9 +43,89 @@ EXPLANATIONS = {
     Action.DISABLE: "It keeps running now, but will not start at boot.",
 }
 LISTED_AT_MOST = 6
+# What each of these does to the job a worker is running, in the question's words.
+ABORTING = {
+    Action.STOP: "stopping",
+    Action.RESTART: "restarting",
+    Action.REMOVE_WORKER: "removing",
+}
+STARTING = frozenset({Action.START, Action.RESTART})
 
 # The units of one host, and the actions that reach that host.
 HostUnits = tuple[UnitActions, Sequence[str]]
+# (host label, unit) -> the AtoM job the unit's worker is running now, if any.
+JobLookup = Callable[[str, str], RunningJob | None]
+
+
+def for_how_long(seconds: float) -> str:
+    """``40 s``, ``2 min``, ``1 h 05 min``: how long a job has run, in a sentence."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes = whole // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def job_words(action: Action, host_label: str, job: RunningJob, now: float, name: str) -> str:
+    """``atom-worker@3 is running arFindingAidJob (job 37864, for 2 min): stopping it aborts
+    that job``."""
+    what = job.name or "an AtoM job"
+    details = [f"job {job.job_id}" if job.job_id else "", f"for {for_how_long(now - job.since)}"]
+    where = f" on {host_label}" if host_label else ""
+    return (
+        f"{unit_label(name)}{where} is running {what} ({', '.join(d for d in details if d)}):"
+        f" {ABORTING[action]} it aborts that job."
+    )
+
+
+def running_job_words(
+    action: Action, groups: Sequence[HostUnits], running_jobs: JobLookup | None, now: float
+) -> list[str]:
+    if running_jobs is None or action not in ABORTING:
+        return []
+    several = len(groups) > 1
+    words = []
+    for actions, units in groups:
+        label = actions.watch.host.label
+        for unit in units:
+            job = running_jobs(label, unit)
+            if job is not None:
+                words.append(job_words(action, label if several else "", job, now, unit))
+    return words
+
+
+async def start_budgets(action: Action, groups: Sequence[HostUnits]) -> list[StartBudget]:
+    """Each unit's start budget, its starts counted off the event loop (all at once)."""
+    if action not in STARTING:
+        return []
+    wanted = []
+    for actions, units in groups:
+        states = actions.watch.snapshot()
+        for unit in units:
+            state = states.get(unit)
+            if state is not None:
+                wanted.append((actions.watch.host, budget_of(state)))
+    return list(
+        await asyncio.gather(*(asyncio.to_thread(counted, host, budget) for host, budget in wanted))
+    )
+
+
+def uses_the_last_start(budget: StartBudget) -> bool:
+    return budget.limited and budget.starts is not None and budget.starts + 1 >= (budget.burst or 0)
+
+
+def budget_lines(budgets: Sequence[StartBudget]) -> list[str]:
+    """One unit: everything known of its budget. Several: only those near their limit."""
+    if len(budgets) == 1:
+        words = budget_words(budgets[0])
+        return [words] if words else []
+    return [
+        f"{unit_label(b.unit)}: {budget_words(b)}"
+        for b in budgets
+        if uses_the_last_start(b) or (b.limited and b.starts is None)
+    ][:LISTED_AT_MOST]
 
 
 def question(action: Action, groups: Sequence[HostUnits]) -> str:
@@ -66,11 +158,20 @@ def needs_confirmation(action: Action, groups: Sequence[HostUnits]) -> bool:
 
 
 async def run_unit_action(
-    widget: Widget, groups: Sequence[HostUnits], action: Action, journal_focus: JournalFocus
+    widget: Widget,
+    groups: Sequence[HostUnits],
+    action: Action,
+    journal_focus: JournalFocus,
+    *,
+    running_jobs: JobLookup | None = None,
+    notes: Sequence[str] = (),
 ) -> list[Outcome]:
     """Run in a worker of ``widget`` (the confirmation waits for its screen)."""
-    if needs_confirmation(action, groups):
-        ask = ConfirmScreen(question(action, groups), LABELS[action])
+    jobs = running_job_words(action, groups, running_jobs, time.time())
+    if needs_confirmation(action, groups) or jobs:
+        budgets = await start_budgets(action, groups)
+        words = "\n".join([question(action, groups), *jobs, *budget_lines(budgets), *notes])
+        ask = ConfirmScreen(words, LABELS[action])
         if not await widget.app.push_screen_wait(ask):
             widget.notify(f"{LABELS[action]}: cancelled, nothing changed.", timeout=3, markup=False)
             return []

@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from atomctl_tui.lab.layout import SITE_JOB_CLASSES
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.lab.two_labs import (
     SSHD_UNIT,
@@ -37,7 +38,7 @@ from tests.waiting import wait_until_async
 pytestmark = pytest.mark.lab
 
 W1, W2 = BOOT_WORKERS
-ABILITIES = "18 abilities"  # the stand-in registers AtoM's 18 job classes
+ABILITIES = f"{len(SITE_JOB_CLASSES)} abilities"  # a default site's job classes
 
 
 @pytest.fixture(scope="module")

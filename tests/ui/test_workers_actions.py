@@ -168,7 +168,7 @@ async def test_restart_all_and_a_selection_of_several(shared_lab):
         await pilot.press("R")
         screen = await console.answer(confirm=True)
         assert W1 in screen.question and W2 in screen.question
-        await console.wait_notification("restart done")
+        await console.wait_notification("Rolling restart done")
         middle = {unit: main_pid(shared_lab, unit) for unit in BOOT_WORKERS}
         assert all(middle[unit] not in (0, before[unit]) for unit in BOOT_WORKERS)
 

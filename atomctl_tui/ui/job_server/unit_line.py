@@ -1,10 +1,13 @@
 """The job server's own systemd unit (gearman-job-server.service): its state and the same keys.
 
-Lives in the Job server pane, as one focusable line per host.
+Lives in the Job server pane, as one focusable line per host. Stopping or restarting it says
+first what happens to the jobs gearmand holds: its queue is in memory unless it runs with a
+persistent one (``systemd/job_server_queue.py`` reads the running gearmand's options).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -16,6 +19,7 @@ from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.systemd.actions import Action, UnitActions
 from atomctl_tui.systemd.bus import ConnectionStatus
+from atomctl_tui.systemd.job_server_queue import read_queue, restart_words
 from atomctl_tui.systemd.unit_source import UnitSource
 from atomctl_tui.systemd.unit_text import pid_text, result_text, state_kind, state_text, uptime_text
 from atomctl_tui.systemd.units import UnitState
@@ -23,6 +27,9 @@ from atomctl_tui.ui.messages import UnitsChanged
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 
 UPTIME_REFRESH_SECONDS = 5.0
+
+# What empties gearmand's queue, unless it is persistent.
+QUEUE_LOSING_ACTIONS = frozenset({Action.STOP, Action.RESTART})
 
 ACTIONS = {
     "start": Action.START,
@@ -136,14 +143,16 @@ class JobServerUnit(Static, can_focus=True):
         return not (action == "act" and self.read_only)
 
     def action_act(self, name: str) -> None:
-        self.run_worker(
-            run_unit_action(
-                self,
-                [(self.actions, [JOB_SERVER_UNIT])],
-                ACTIONS[name],
-                self.journal_focus,
-            ),
-            group="unit-actions",
+        self.run_worker(self._act(ACTIONS[name]), group="unit-actions")
+
+    async def _act(self, action: Action) -> None:
+        notes = []
+        if action in QUEUE_LOSING_ACTIONS:
+            main_pid = self.state.main_pid if self.state is not None else 0
+            queue = await asyncio.to_thread(read_queue, self.units.host, main_pid)
+            notes.append(restart_words(queue))
+        await run_unit_action(
+            self, [(self.actions, [JOB_SERVER_UNIT])], action, self.journal_focus, notes=notes
         )
 
     def action_journal(self) -> None:

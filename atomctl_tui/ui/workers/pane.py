@@ -5,29 +5,44 @@ cell (never cleared), so the cursor and the scroll position stay where the admin
 while units change underneath. With several hosts a Host column comes first, every action
 goes to the unit's own host, and a host that is down keeps its last known rows, with the
 reason above the table.
+
+The Job column shows the AtoM job each worker is running, from that host's
+``WorkerActivity`` (its journal), while the unit's MainPID is the worker that started it.
+Stop, restart and remove name that job in their question; "restart all" is a rolling restart
+(``rolling_restart.py``), shown on a line of its own while it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import Static
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.admin import WorkerConnection
-from atomctl_tui.gearman.registration import Owners, registration_of
+from atomctl_tui.gearman.registration import (
+    Owners,
+    Registration,
+    RegistrationKind,
+    registration_of,
+)
 from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.journal.focus import JournalFocus
-from atomctl_tui.systemd.actions import Action, UnitActions
+from atomctl_tui.journal.worker_activity import ActivitySnapshot, RunningJob, WorkerActivity
+from atomctl_tui.systemd.actions import Action, Outcome, UnitActions
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import (
     cpu_text,
+    duration_text,
     memory_text,
     natural_key,
     pid_text,
@@ -40,9 +55,18 @@ from atomctl_tui.systemd.unit_text import (
 )
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
 from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged
-from atomctl_tui.ui.unit_action_flow import HostUnits, run_unit_action
+from atomctl_tui.ui.unit_action_flow import (
+    HostUnits,
+    budget_lines,
+    report,
+    run_unit_action,
+    running_job_words,
+    start_budgets,
+)
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
+from atomctl_tui.ui.workers.rolling_restart import RollingRestart, Step
 
 TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"
@@ -54,6 +78,7 @@ COLUMNS = (
     ("sel", ""),
     ("unit", "Unit"),
     ("state", "State"),
+    ("job", "Job"),  # before the stop or restart key is pressed, what it would abort
     ("gearman", "Gearman"),
     ("file", "File"),
     ("pid", "PID"),
@@ -77,6 +102,20 @@ ACTIONS = {
     "remove_worker": Action.REMOVE_WORKER,
 }
 MUTATING_ACTIONS = frozenset({"act", "add_worker", "restart_all"})
+
+
+@dataclass
+class WorkerActivityChanged(Message, bubble=False):
+    """What a host's workers are doing, from its journal; posted from the journal's thread."""
+
+    snapshot: ActivitySnapshot
+
+
+def job_text(job: RunningJob, now: float) -> str:
+    """``arFindingAidJob #37864 2m``: the job, and for how long (minutes once past one)."""
+    seconds = max(0.0, now - job.since)
+    age = duration_text(seconds) if seconds < 60 or seconds >= 3600 else f"{int(seconds // 60)}m"
+    return f"{job.label()} {age}"
 
 
 class WorkersPane(Pane, can_focus=False):
@@ -117,11 +156,18 @@ class WorkersPane(Pane, can_focus=False):
         job_servers: JobServersWatch,
         journal_focus: JournalFocus,
         *,
+        activities: Sequence[WorkerActivity] = (),
         read_only: bool = False,
         id: str | None = None,
     ) -> None:
+        """``activities``: what each host's workers are doing, from its journal (one per
+        host; a host without one shows no jobs)."""
         super().__init__(id=id)
         self.fleet = fleet
+        self.activities = {activity.host_label: activity for activity in activities}
+        self._jobs: dict[str, ActivitySnapshot] = {}  # by host label
+        self._polls = 0  # Gearman polls received: a rolling restart waits for a new one
+        self._rolling: RollingRestart | None = None
         self.worker_patterns = tuple(worker_patterns)
         self.job_servers = job_servers
         self.journal_focus = journal_focus
@@ -145,6 +191,9 @@ class WorkersPane(Pane, can_focus=False):
         if self.several:
             self.columns = (COLUMNS[0], HOST_COLUMN, *COLUMNS[1:])
         yield Static("", id="workers-status", markup=False)
+        rolling = Static("", id="workers-rolling", markup=False)
+        rolling.display = False
+        yield rolling
         self.table: KeyedTable[Cell] = KeyedTable(self._cell_text, id="workers-table")
         for key, header in self.columns:
             self.table.add_column(header, key=key)
@@ -169,14 +218,24 @@ class WorkersPane(Pane, can_focus=False):
                 lambda snapshots: self.post_message(JobServersPolled(snapshots))
             )
         )
+        for activity in self.activities.values():
+            self._unsubscribes.append(
+                activity.subscribe(
+                    lambda snapshot: self.post_message(WorkerActivityChanged(snapshot))
+                )
+            )
         self.set_interval(TICK_SECONDS, self._tick)
 
     def _units_listener(self, label: str) -> Callable[[UnitsUpdate], object]:
         return lambda update: self.post_message(UnitsChanged(update, label))
 
-    def on_unmount(self) -> None:
-        for unsubscribe in self._unsubscribes:
-            unsubscribe()
+    async def on_unmount(self) -> None:
+        if self._rolling is not None:
+            self._rolling.cancel()
+        # Off the event loop: the activity's last listener gone, its journal watch may end
+        # its journalctl and wait for its thread (boundedly).
+        unsubscribes, self._unsubscribes = self._unsubscribes, []
+        await asyncio.gather(*(asyncio.to_thread(unsubscribe) for unsubscribe in unsubscribes))
 
     def row_key(self, host_label: str, unit: str) -> str:
         """A row's key: the unit's name, or with several hosts ``host unit`` (neither a host
@@ -223,8 +282,17 @@ class WorkersPane(Pane, can_focus=False):
         for snapshot in reachable:
             self._gearman[snapshot.server] = list(snapshot.connections)
             self._via[snapshot.server] = snapshot.via
+        self._polls += 1
         for key in self._states:
             self._update_cells(key, {"gearman": self._gearman_cell(key)})
+
+    def on_worker_activity_changed(self, message: WorkerActivityChanged) -> None:
+        snapshot = message.snapshot
+        self._jobs[snapshot.host_label] = snapshot
+        now = time.time()
+        for key, host in self._hosts.items():
+            if host == snapshot.host_label:
+                self._update_cells(key, {"job": self._job_cell(key, now)})
 
     def _upsert(self, host_label: str, state: UnitState) -> None:
         key = self.row_key(host_label, state.name)
@@ -245,7 +313,9 @@ class WorkersPane(Pane, can_focus=False):
     def _tick(self) -> None:
         now = time.time()
         for key, state in self._states.items():
-            self._update_cells(key, {"up": (uptime_text(state, now), "")})
+            self._update_cells(
+                key, {"up": (uptime_text(state, now), ""), "job": self._job_cell(key, now)}
+            )
         self.table.shrink_columns()
 
     def _row_cells(self, key: str) -> dict[str, Cell]:
@@ -256,6 +326,7 @@ class WorkersPane(Pane, can_focus=False):
             "sel": (SELECTED_MARK if key in self._selected else "", "unit--selected"),
             "unit": (unit_label(state.name), ""),
             "state": (f"{state_text(state)}: {result}" if result else state_text(state), kind),
+            "job": self._job_cell(key, time.time()),
             "gearman": self._gearman_cell(key),
             "file": (state.unit_file_state, ""),
             "pid": (pid_text(state), ""),
@@ -268,7 +339,35 @@ class WorkersPane(Pane, can_focus=False):
             cells["host"] = (self._hosts[key], "")
         return cells
 
+    def running_job(self, host_label: str, unit: str) -> RunningJob | None:
+        """The AtoM job ``unit``'s worker is running now: started by its current MainPID and
+        not finished, as its journal tells."""
+        state = self._states.get(self.row_key(host_label, unit))
+        snapshot = self._jobs.get(host_label)
+        if state is None or snapshot is None:
+            return None
+        job = snapshot.running.get(unit)
+        return job if job is not None and job.is_current(state.main_pid) else None
+
+    def _job_cell(self, key: str, now: float) -> Cell:
+        job = self.running_job(self._hosts[key], self._states[key].name)
+        return (job_text(job, now), "") if job is not None else ("", "")
+
+    def _registered_since(self, host_label: str, unit: str, after_poll: int) -> bool:
+        key = self.row_key(host_label, unit)
+        if self._polls <= after_poll or key not in self._states:
+            return False
+        return self._registration(key).kind is RegistrationKind.REGISTERED
+
+    def _main_pid(self, host_label: str, unit: str) -> int:
+        state = self._states.get(self.row_key(host_label, unit))
+        return state.main_pid if state is not None else 0
+
     def _gearman_cell(self, key: str) -> Cell:
+        registration = self._registration(key)
+        return (registration.text, "unit--warning" if registration.is_warning else "")
+
+    def _registration(self, key: str) -> Registration:
         owners: Owners | None = None
         if self.several:
             fleet = self.fleet
@@ -276,10 +375,9 @@ class WorkersPane(Pane, can_focus=False):
             def owners(server: str, connection: WorkerConnection) -> frozenset[str]:
                 return fleet.owners(connection.ip, self._via.get(server))
 
-        registration = registration_of(
+        return registration_of(
             self._states[key], self._gearman, host=self._hosts[key], owners=owners
         )
-        return (registration.text, "unit--warning" if registration.is_warning else "")
 
     def _cell_text(self, column: str, cell: Cell) -> Text:
         text, component = cell
@@ -358,7 +456,9 @@ class WorkersPane(Pane, can_focus=False):
         self.run_worker(self._act_and_clear(action, keys), group="unit-actions")
 
     async def _act_and_clear(self, action: Action, keys: Sequence[str]) -> None:
-        outcomes = await run_unit_action(self, self._by_host(keys), action, self.journal_focus)
+        outcomes = await run_unit_action(
+            self, self._by_host(keys), action, self.journal_focus, running_jobs=self.running_job
+        )
         if outcomes:
             for key in keys:
                 self._set_selected(key, False)
@@ -384,15 +484,72 @@ class WorkersPane(Pane, can_focus=False):
             self._adding = False
 
     def action_restart_all(self) -> None:
+        if self._rolling is not None:
+            # The key again while it runs: stop before the next step.
+            self._rolling.cancel()
+            self._show_rolling("Rolling restart: cancelling after the current step…")
+            return
         groups = [(actions, actions.running_workers()) for actions in self.actions.values()]
         groups = [(actions, units) for actions, units in groups if units]
         if not groups:
             self.notify("No worker is running: nothing to restart.", severity="warning")
             return
-        self.run_worker(
-            run_unit_action(self, groups, Action.RESTART, self.journal_focus),
-            group="unit-actions",
+        self.run_worker(self._restart_all(groups), group="unit-actions")
+
+    async def _restart_all(self, groups: Sequence[HostUnits]) -> None:
+        steps = [
+            Step(actions.watch.host.label, actions, unit)
+            for actions, units in groups
+            for unit in units
+        ]
+        names = [f"{step.host_label}: {step.unit}" if self.several else step.unit for step in steps]
+        words = [
+            f"Restart these {len(steps)} workers one at a time?"
+            if len(steps) > 1
+            else f"Restart {names[0]}?",
+            *(f"  {name}" for name in names[:6]),
+            *([f"  … and {len(names) - 6} more"] if len(names) > 6 else []),
+            "Each next one restarts once the one before has registered again with Gearman,"
+            " so AtoM keeps a worker."
+            if len(steps) > 1
+            else "It is the only running worker: AtoM has none while it restarts.",
+            *running_job_words(Action.RESTART, groups, self.running_job, time.time()),
+            *budget_lines(await start_budgets(Action.RESTART, groups)),
+            '"When jobs end": each worker waits until its current job ends, then restarts;'
+            " it may have taken a new job by then, which the restart aborts.",
+        ]
+        ask = ConfirmScreen("\n".join(words), "Restart now", other_label="When jobs end")
+        if not await self.app.push_screen_wait(ask):
+            self.notify("Restart all: cancelled, nothing changed.", timeout=3, markup=False)
+            return
+        rolling = RollingRestart(
+            steps,
+            when_jobs_end=ask.answer == "other",
+            main_pid=self._main_pid,
+            registered_since=self._registered_since,
+            polls=lambda: self._polls,
+            running_jobs=self.running_job,
+            show=self._show_rolling,
+            report=self._report_outcomes,
         )
+        self._rolling = rolling
+        try:
+            summary = await rolling.run()
+        finally:
+            self._rolling = None
+            self._show_rolling("")
+        if rolling.done == len(steps):
+            self.notify(summary, timeout=10, markup=False)
+        else:
+            self.notify(summary, severity="warning", timeout=10, markup=False)
+
+    def _show_rolling(self, words: str) -> None:
+        line = self.query_one("#workers-rolling", Static)
+        line.update(words)
+        line.display = bool(words)
+
+    def _report_outcomes(self, outcomes: Sequence[Outcome], host_label: str) -> None:
+        report(self, outcomes, host_label, self.journal_focus)
 
     def action_toggle_selected(self) -> None:
         current = self.current_key()
