@@ -16,6 +16,8 @@ from atomctl_tui.gearman.snapshot import ServerSnapshot, join_functions
 from atomctl_tui.health.check import EXIT_CRITICAL, EXIT_OK, EXIT_WARNING, plugin_result
 from atomctl_tui.health.findings import (
     HOST_DISCONNECTED,
+    JOB_TYPE_NOT_ON_SITE,
+    JOBS_FAILED,
     JOBS_NOT_TAKEN,
     MAX_JOB_COUNT,
     NO_CAPABLE_WORKER,
@@ -35,6 +37,7 @@ from atomctl_tui.health.findings import (
 )
 from atomctl_tui.health.tracker import HealthTracker
 from atomctl_tui.health.unit_rules import server_key
+from atomctl_tui.journal.worker_activity import ActivitySnapshot, FailedJob
 from atomctl_tui.remote.ssh_link import LinkState, LinkStatus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.bus import ConnectionStatus
@@ -497,3 +500,39 @@ def test_only_the_server_atom_asks_counts_for_capable_workers():
         " registered elsewhere does not count."
     )
     assert once(both) == []  # not known which one AtoM asks: any capable worker counts
+
+
+def activity(**fields) -> dict[str, ActivitySnapshot]:
+    return {HOST: ActivitySnapshot(HOST, **fields)}
+
+
+def test_a_job_type_its_workers_do_not_define_is_a_note_not_a_missing_worker():
+    """A default site: qtSwordPluginWorker's plugin is not enabled; its workers say so."""
+    inputs = scene("healthy")
+    prefix = inputs.site_prefix
+    sword = f"{prefix}qtSwordPluginWorker"
+    snapshot = inputs.snapshots[0]
+    without_sword = tuple(f for f in snapshot.functions if f.function != sword)
+    site = replace(inputs, snapshots=(replace(snapshot, functions=without_sword),))
+    (missing,) = once(site)
+    assert (missing.kind, missing.severity) == (NO_CAPABLE_WORKER, Severity.CRITICAL)
+    undefined = {W1: ("qtSwordPluginWorker",), W2: ("qtSwordPluginWorker",)}
+    (note,) = once(replace(site, activities=activity(undefined_abilities=undefined)))
+    assert (note.kind, note.severity) == (JOB_TYPE_NOT_ON_SITE, Severity.INFO)
+    assert note.problem.startswith("1 AtoM job type not on this site: qtSwordPluginWorker.")
+    assert "so AtoM cannot queue it here" in note.problem
+
+
+def test_jobs_failed_in_the_last_hour_are_a_warning_per_job_name():
+    inputs = scene("healthy")
+    failures = (
+        FailedJob(W1, "225", inputs.now - 600, "Exception: no such file", "41", "arFileImportJob"),
+        FailedJob(W2, "239", inputs.now - 60, "Exception: bad CSV", "42", "arFileImportJob"),
+    )
+    (finding,) = once(replace(inputs, activities=activity(failures=failures)))
+    assert (finding.kind, finding.severity) == (JOBS_FAILED, Severity.WARNING)
+    assert finding.problem == (
+        "2 jobs of arFileImportJob failed in the last hour; job 42 on atom-worker@2:"
+        " Exception: bad CSV"
+    )
+    assert (finding.journal, finding.host, finding.since) == (W2, HOST, inputs.now - 600)

@@ -2,7 +2,8 @@
 plugin says them — one line, ``ATOMCTL <STATUS> - <what is wrong> | <perfdata>`` — and its
 exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the check itself could not run).
 
-It computes the same findings as the console's Health view, with the same module, but once:
+It computes the same findings as the console's Health view, with the same module, but once
+(the workers' journal read once too: ``journal/worker_history.py``):
 there is no history, so findings that need time (a restart loop seen as NRestarts rising,
 waiting jobs growing, jobs not taken) are not reported; what systemd and gearmand say at
 once is (a unit failed, with its Result; a unit caught in auto-restart; registrations).
@@ -28,6 +29,7 @@ from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.health.findings import Finding, HealthRules, Severity
 from atomctl_tui.health.sources import FleetFacts, UnitsReading
 from atomctl_tui.health.tracker import HealthTracker
+from atomctl_tui.journal.worker_history import read_worker_history
 from atomctl_tui.remote.hosts import local_host
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import ConnectionStatus
@@ -155,6 +157,14 @@ def _check_once(
         progress.doing = "polling the job servers"
         poll_seconds = max(MIN_POLL_SECONDS, deadline - time.monotonic())
         snapshots = asyncio.run(_poll_once(targets, poll_seconds))
+        activities = {}
+        for label in readings:
+            progress.doing = f"reading the workers' journal on {label}"
+            activities[label] = read_worker_history(
+                fleet.member(label).host,
+                settings.unit_patterns,
+                timeout=max(MIN_POLL_SECONDS, deadline - time.monotonic()),
+            )
         progress.doing = "weighing the findings"
         links: dict[str, LinkStatus] = {
             member.label: member.link.status for member in fleet.members if member.link is not None
@@ -165,6 +175,7 @@ def _check_once(
             snapshots,
             now=time.time(),
             unanswered=ConnectionStatus(False, f"no answer from systemd within {timeout:g} s"),
+            activities=activities,
         )
         findings = HealthTracker(rules, history=False).assess(inputs)
         rows = build_queue_rows(

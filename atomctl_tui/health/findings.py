@@ -17,6 +17,7 @@ from typing import TypedDict
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.gearman.registration import Owners
 from atomctl_tui.gearman.snapshot import ServerSnapshot
+from atomctl_tui.journal.worker_activity import ActivitySnapshot
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.bus import ConnectionStatus
@@ -38,6 +39,8 @@ MAX_JOB_COUNT = "max-job-count"
 NOT_REGISTERED = "not-registered"
 REGISTERED_ELSEWHERE = "registered-elsewhere"
 UNIT_NOT_RUNNING = "unit-not-running"
+JOBS_FAILED = "jobs-failed"
+JOB_TYPE_NOT_ON_SITE = "job-type-not-on-site"
 # Within a severity, causes before their consequences: a host before its servers, a server
 # before its queues, jobs waiting before job types merely unserved.
 KIND_ORDER = (
@@ -54,7 +57,9 @@ KIND_ORDER = (
     REGISTERED_ELSEWHERE,
     JOBS_NOT_TAKEN,
     WAITING_GROWING,
+    JOBS_FAILED,
     MAX_JOB_COUNT,
+    JOB_TYPE_NOT_ON_SITE,
 )
 KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
@@ -175,6 +180,8 @@ class HealthInputs:
     asked_server: str | None = None
     """The watched server AtoM asks whether a worker can take a job (the last one its
     gearman.yml names); None: not known, or not watched."""
+    activities: Mapping[str, ActivitySnapshot] = field(default_factory=dict)
+    """What each host's workers logged (by host label): jobs failed, abilities not defined."""
 
 
 def listed(names: Iterable[str]) -> str:

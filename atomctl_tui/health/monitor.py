@@ -12,7 +12,7 @@ that says nothing new wakes no one, and a report the same as the last is not han
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from atomctl_tui.config import Settings
@@ -21,6 +21,7 @@ from atomctl_tui.gearman.watch import JobServersWatch, Snapshots
 from atomctl_tui.health.findings import Finding, HealthRules
 from atomctl_tui.health.sources import FleetFacts, UnitsReading
 from atomctl_tui.health.tracker import HealthTracker
+from atomctl_tui.journal.worker_activity import ActivitySnapshot, WorkerActivity
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.units import UnitsUpdate
 
@@ -48,11 +49,19 @@ class HealthMonitor:
     thread starts with the first listener; ``close()`` ends both, for good."""
 
     def __init__(
-        self, fleet: Fleet, settings: Settings, rules: HealthRules, job_servers: JobServersWatch
+        self,
+        fleet: Fleet,
+        settings: Settings,
+        rules: HealthRules,
+        job_servers: JobServersWatch,
+        activities: Sequence[WorkerActivity] = (),
     ) -> None:
+        """``activities``: what each host's workers log (failed jobs, abilities not defined)."""
         self._fleet = fleet
         self._settings = settings
         self._job_servers = job_servers
+        self._activities = tuple(activities)
+        self._activity: dict[str, ActivitySnapshot] = {}
         self._tracker = HealthTracker(rules)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -106,6 +115,7 @@ class HealthMonitor:
             if member.link is not None:
                 unsubscribes.append(member.link.subscribe(self._link_listener(member.label)))
         unsubscribes.append(self._job_servers.subscribe(self._polled))
+        unsubscribes.extend(activity.subscribe(self._logged) for activity in self._activities)
         with self._lock:
             self._unsubscribes.extend(unsubscribes)
         threading.Thread(target=self._run, name="health-monitor", daemon=True).start()
@@ -140,6 +150,16 @@ class HealthMonitor:
         if news:  # the tick assesses the findings that need time
             self._wake.set()
 
+    def _logged(self, activity: ActivitySnapshot) -> None:
+        with self._lock:
+            before = self._activity.get(activity.host_label)
+            self._activity[activity.host_label] = activity
+        if before is None or (before.undefined_abilities, before.failures) != (
+            activity.undefined_abilities,
+            activity.failures,
+        ):
+            self._wake.set()  # a job started or ended changes no finding
+
     # --- the monitor's thread ---
 
     def _run(self) -> None:
@@ -156,7 +176,9 @@ class HealthMonitor:
     def _assess(self, facts: FleetFacts) -> None:
         with self._lock:
             snapshots, links = self._snapshots, dict(self._links)
-        findings = self._tracker.assess(facts.inputs(self._readings, links, snapshots))
+            activities = dict(self._activity)
+        inputs = facts.inputs(self._readings, links, snapshots, activities=activities)
+        findings = self._tracker.assess(inputs)
         complete = snapshots is not None and all(
             reading.done.is_set() or (label in links and not links[label].connected)
             for label, reading in self._readings.items()

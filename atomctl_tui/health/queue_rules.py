@@ -37,6 +37,7 @@ from atomctl_tui.health.findings import (
     listed,
     plural,
 )
+from atomctl_tui.health.job_rules import not_on_site_finding, undefined_job_classes
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.unit_text import duration_text, natural_key, result_text
 from atomctl_tui.systemd.units import UnitState
@@ -201,6 +202,13 @@ class QueueRules:
                 )
                 if capable.get(inputs.site_prefix + job_class, 0) == 0
             ]
+            # A class its workers report as not defined is not on this site: AtoM cannot
+            # queue it here, so no worker is missing for it.
+            undefined = undefined_job_classes(inputs)
+            note = not_on_site_finding(c for c in unserved if c in undefined)
+            if note is not None:
+                findings.append(note)
+            unserved = [c for c in unserved if c not in undefined]
             if unserved:
                 asked_name = asked.server if asked is not None and several else None
                 findings.append(self._no_capable_worker(start_stopped, unserved, asked_name))
@@ -221,6 +229,13 @@ class QueueRules:
             else "Start a worker that can run"
             f" it: one whose --types include {_worker_type(inputs, job_class) or 'its type'}."
         )
+        if job_class in undefined_job_classes(inputs):
+            advice = (
+                f'This site\'s workers report {job_class} as "Ability not defined" (its class'
+                " is missing, or its plugin is not enabled): none of them can run these jobs."
+                " Enable the plugin and restart the workers, or cancel the jobs (j in Queues)."
+            )
+            fix = None
         return Finding(
             WAITING_WITHOUT_WORKER,
             Severity.CRITICAL,

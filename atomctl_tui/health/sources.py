@@ -18,6 +18,7 @@ from atomctl_tui.gearman.registration import Owners
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.health.findings import HealthInputs, HostView
 from atomctl_tui.health.unit_rules import server_key
+from atomctl_tui.journal.worker_activity import ActivitySnapshot
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import CONNECTING, ConnectionStatus
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
@@ -122,6 +123,7 @@ class FleetFacts:
         *,
         now: float = 0.0,
         unanswered: ConnectionStatus | None = None,
+        activities: Mapping[str, ActivitySnapshot] | None = None,
     ) -> HealthInputs:
         """Every host as ``readings`` (none: no units known) and ``links`` (none: reached
         without SSH) say. ``unanswered``: what a systemd still connecting is said to be (a
@@ -155,6 +157,7 @@ class FleetFacts:
             owners=self.owners,
             now=now,
             asked_server=self.asked_server,
+            activities=activities or {},
         )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from atomctl_tui.health.findings import KIND_RANK, Finding, HealthInputs, HealthRules
+from atomctl_tui.health.job_rules import failed_job_findings
 from atomctl_tui.health.queue_rules import QueueRules
 from atomctl_tui.health.unit_rules import UnitRules
 
@@ -46,6 +47,7 @@ class HealthTracker:
         if inputs.snapshots is not None:
             findings.extend(self.queues.assess(inputs, inputs.snapshots, now))
         findings.extend(self.units.unit_findings(inputs, now))
+        findings.extend(failed_job_findings(inputs))
         return self._dated(findings, now)
 
     def _dated(self, findings: list[Finding], now: float) -> list[Finding]:

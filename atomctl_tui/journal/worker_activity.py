@@ -116,13 +116,16 @@ class WorkerActivity:
 
     def __init__(
         self,
-        journal: JournalWatch,
+        journal: JournalWatch | None,
         worker_patterns: Sequence[str],
         *,
+        host_label: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``journal`` None: lines come only through ``take`` (a one-shot read of the
+        journal, as ``worker_history`` does); ``host_label`` then names the host."""
         self.journal = journal
-        self.host_label = journal.host.label
+        self.host_label = host_label or (journal.host.label if journal else "")
         self.worker_patterns = tuple(worker_patterns)
         self._clock = clock
         self._lock = threading.RLock()
@@ -144,7 +147,7 @@ class WorkerActivity:
             self._listeners[key] = listener
             first = not self._following
             self._following = True
-        if first:
+        if first and self.journal is not None:
             # Outside the lock: the watch calls listeners under its own lock, on its thread,
             # and that call takes this lock — the other order here could deadlock.
             release = self.journal.subscribe(self._on_journal)
