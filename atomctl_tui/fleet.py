@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ipaddress
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER
 from atomctl_tui.config import HOSTS_SOURCE, ConfiguredHost, Settings
 from atomctl_tui.gearman.servers import ServerAddress, ServerAddressError, parse_server_address
 from atomctl_tui.remote.hosts import Host
+from atomctl_tui.remote.private_dir import make_private_dir
 from atomctl_tui.remote.site import RemoteSite, read_remote_site
 from atomctl_tui.remote.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
 from atomctl_tui.systemd.bus_process import ProcessUnitWatch
@@ -166,7 +166,7 @@ def open_fleet(
     warnings). A host that cannot be reached does not stop anything: it is retried in the
     background and the console shows its state. ``start_units=False`` leaves each host's unit
     watch to start with its first listener (a one-shot reader subscribes before it starts)."""
-    runtime_dir = Path(tempfile.mkdtemp(prefix="atomctl-tui-"))  # mode 0700
+    runtime_dir = make_private_dir()  # mode 0700; those of consoles that died go
     options = SshOptions(settings.ssh_config, settings.ssh_options)
     labels = _labels(settings.hosts)
     links = [
@@ -174,15 +174,30 @@ def open_fleet(
         for index, (configured, label) in enumerate(zip(settings.hosts, labels, strict=True))
     ]
     try:
-        for link in links:
-            say(f"{link.label}: connecting…")
-            status = link.open(interactive=interactive)
-            say(f"{link.label}: {status.text}")
-    except BaseException:  # ctrl+c at a prompt: leave nothing behind
+        return _open_fleet(
+            settings, patterns, links, runtime_dir, read_only, interactive, say, start_units
+        )
+    except BaseException:  # ctrl+c at a prompt, a signal: leave nothing behind
         for link in links:
             link.close()
         shutil.rmtree(runtime_dir, ignore_errors=True)
         raise
+
+
+def _open_fleet(
+    settings: Settings,
+    patterns: Sequence[str],
+    links: list[SshLink],
+    runtime_dir: Path,
+    read_only: bool,
+    interactive: bool,
+    say: Callable[[str], None],
+    start_units: bool,
+) -> tuple[Fleet, Settings]:
+    for link in links:
+        say(f"{link.label}: connecting…")
+        status = link.open(interactive=interactive)
+        say(f"{link.label}: {status.text}")
     with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
         sites = list(
             pool.map(

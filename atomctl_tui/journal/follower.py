@@ -6,7 +6,9 @@ and hands them over in batches (about every 50 ms), so that a flood costs one sc
 per batch rather than one per line.
 
 Scope (``scope.py``): the worker units, the job server's unit and the console's own audit
-identifier, with a backlog of the last lines.
+identifier, with a backlog of the last lines. journalctl is given the unit patterns, not the
+units they match, and some of its matches are wider than the scope: the lines outside it are
+passed over here (the backlog's ``--lines`` counts them too).
 
 The backlog comes from a one-shot journalctl; following starts at its last entry. If
 journalctl ends (crash, killed, scope widened) the follower starts it again from the last
@@ -31,13 +33,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from atomctl_tui.journal.entries import JournalEntry, parse_entry
-from atomctl_tui.journal.log_text import clean_line
 from atomctl_tui.journal.scope import (
     JournalSettings,
+    in_scope,
     journal_matches,
     resolve_units,
-    template_slice,
 )
+from atomctl_tui.outside_text import clean_line
 from atomctl_tui.remote.hosts import Host
 
 BATCH_SECONDS = 0.05
@@ -62,6 +64,7 @@ OUTPUT_FIELDS = (
     "OBJECT_SYSTEMD_UNIT",
     "COREDUMP_UNIT",
     "_PID",
+    "_UID",  # UNIT= and the like count only from systemd or root (entries.parse_entry)
     "SYSLOG_IDENTIFIER",
     "_COMM",
     "_HOSTNAME",
@@ -118,8 +121,8 @@ class JournalFollower:
     ``run()`` is a coroutine that lasts until ``stop()`` (or cancellation); callbacks run on
     its event loop, as must ``include_unit``, ``restart`` and ``stop``. ``room`` is awaited
     between two reads: it returns when whoever takes the batches can take more.
-    ``units`` are the units journalctl currently matches by name; ``scope_units()`` may be
-    asked from any thread.
+    ``units`` are the scope's units the journal knew at journalctl's last start;
+    ``scope_units()`` may be asked from any thread.
     """
 
     def __init__(
@@ -152,10 +155,6 @@ class JournalFollower:
 
     # -- the command -------------------------------------------------------------------
 
-    @property
-    def slices(self) -> set[str]:
-        return {s for p in self.settings.unit_patterns if (s := template_slice(p))}
-
     def command(self, *, follow: bool = True) -> list[str]:
         """The journalctl argv: following from the resume point, or (``follow=False``) the
         backlog, the scope's last lines."""
@@ -174,7 +173,14 @@ class JournalFollower:
             argv.extend(["--follow", f"--cursor={self.cursor}"])
         else:  # an empty or unreadable journal: nowhere to start from but its end
             argv.extend(["--follow", "--lines=0"])
-        argv.extend(journal_matches(self.units, self.settings.identifiers, self.slices))
+        argv.extend(
+            journal_matches(
+                self.settings.unit_patterns,
+                self.settings.identifiers,
+                self.extra_units,
+                known_units=self.units,
+            )
+        )
         return self.host.argv(*argv)
 
     async def resolve_units(self) -> set[str]:
@@ -287,15 +293,15 @@ class JournalFollower:
             self.units = units
         if not resuming:
             if self.settings.backlog:
-                ending = await self._stream(self.command(follow=False))
+                ending = await self._stream(self.command(follow=False), follow=False)
                 if ending is not None:
                     return ending
             if self.cursor is None:
                 self.cursor = tail
-        ending = await self._stream(self.command())
+        ending = await self._stream(self.command(), follow=True)
         return ending or "ended"
 
-    async def _stream(self, argv: list[str]) -> str | None:
+    async def _stream(self, argv: list[str], *, follow: bool) -> str | None:
         """Run journalctl, taking each entry it writes; None if it ended well by itself,
         else how it ended, in words."""
         if self._stopping or self._restart_requested:  # asked while resolving the scope
@@ -316,7 +322,7 @@ class JournalFollower:
         self.process = process
         if self._stopping or self._restart_requested:  # asked while it was starting
             _end_process_group(process)
-        if "--follow" in argv:
+        if follow:  # not read from argv: through ssh, the command is one quoted word
             self.runs += 1
             self.on_status(FollowerStatus(True, "following"))
         stderr_task = asyncio.ensure_future(_read_tail(process.stderr, STDERR_TAIL))
@@ -339,7 +345,10 @@ class JournalFollower:
                         skipped_cursor, skip_cursor = skip_cursor, None
                         if entry.cursor == skipped_cursor:
                             continue  # --cursor starts at the entry already received
-                    self._take(entry)
+                    if self._wanted(entry):
+                        self._take(entry)
+                    else:  # brought by a wide match (scope.py): passed, and resumed after
+                        self.cursor = entry.cursor
                 await self.room()  # a flood waits for its takers, and leaves the loop its turn
         except BaseException:  # cancelled, or a bug: the process must not outlive us
             _end_process_group(process)
@@ -356,7 +365,7 @@ class JournalFollower:
             self.process = None
             if not self._stopping:
                 self._flush()
-        if returncode == 0 and not self._restart_requested and "--follow" not in argv:
+        if returncode == 0 and not self._restart_requested and not follow:
             return None
         words = f"ended (exit status {returncode})"
         if returncode < 0:
@@ -379,6 +388,16 @@ class JournalFollower:
         elif self._flush_handle is None:
             loop = asyncio.get_running_loop()
             self._flush_handle = loop.call_later(self.batch_seconds, self._flush)
+
+    def _wanted(self, entry: JournalEntry) -> bool:
+        settings = self.settings
+        return in_scope(
+            entry.unit,
+            entry.identifier,
+            settings.unit_patterns,
+            settings.identifiers,
+            self.extra_units,
+        )
 
     def _in_scope(self, unit: str) -> bool:
         return any(fnmatch.fnmatchcase(unit, p) for p in self.settings.unit_patterns)

@@ -1,9 +1,9 @@
 """One SSH connection per remote host: an OpenSSH ControlMaster that everything else reuses.
 
 The master is opened before the console takes the terminal, so ssh can ask for a password,
-a key's passphrase or a second factor there (ssh reads them from /dev/tty). ``ssh -f`` goes to
-the background once authenticated; ``-E`` sends its messages to a log file of ours, so a
-master that complains later never writes over the console's screen.
+a key's passphrase or a second factor there (ssh reads them from /dev/tty). ``-E`` sends its
+messages to a log file of ours, so a master that complains later never writes over the
+console's screen.
 
 Everything else for that host runs as a client of the master (``ControlMaster=no``): the
 D-Bus bridge (``unixexec:`` address running ``systemd-stdio-bridge``), journalctl, reading
@@ -12,10 +12,18 @@ connection of its own — one that could prompt for a password in the middle of 
 that multiplies connections — so clients carry ``ProxyCommand=false``: with the master there,
 ssh never looks at it; without, the client fails at once instead of connecting.
 
+The master is the console's own child, never sent to the background (no ``-f``, and
+``ControlPersist=no``): it is up once its control socket answers, the console always knows
+its pid, and there is never more than one per host. Its life is tied to the console's:
+``setpriv --pdeathsig`` has the kernel send it SIGTERM when the console dies, however it
+dies (kill -9, OOM), and every client through it — a ``journalctl --follow`` left behind
+among them — ends with it, since a client lives on the master's socket. (A master that
+persisted would instead be kept alive by such an orphaned client, for ever.)
+
 A supervisor thread waits for the master to end (a pidfd) and opens it again with backoff, in
 batch mode (no prompt: the terminal belongs to the console by then), then puts the forwards
-back. ``ControlPersist`` ends a master that no client has used for a while, so a console
-killed outright does not leave its connections behind for long.
+back. A master that died uncleanly leaves its control socket behind, and ssh, finding it
+there, would connect without listening on it: the stale socket is removed first.
 """
 
 from __future__ import annotations
@@ -38,15 +46,20 @@ from atomctl_tui.remote.host_spec import HostSpec
 from atomctl_tui.remote.hosts import Host
 
 DEFAULT_BRIDGE = "systemd-stdio-bridge"
-CONTROL_PERSIST_SECONDS = 30
 SERVER_ALIVE_SECONDS = 3  # with 2 unanswered probes: a silent host is noticed within ~9 s
 SERVER_ALIVE_COUNT = 2
 CONNECT_TIMEOUT_SECONDS = 10
 OPEN_TIMEOUT_SECONDS = 30  # batch mode only: the first, interactive open waits for the admin
 COMMAND_TIMEOUT_SECONDS = 15
+EXIT_TIMEOUT_SECONDS = 5  # for a master told to exit, before it is killed
+LISTEN_POLL_SECONDS = 0.05  # while a master authenticates: is its control socket there yet?
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 10.0
 LOG_TAIL_BYTES = 4096
+
+# The kernel sends the master this signal when the thread that started it ends: the
+# console's main thread for the first master, the supervisor thread for the others.
+DEATH_SIGNAL_PREFIX = ("setpriv", "--pdeathsig", "TERM", "--")
 
 # D-Bus addresses: bytes outside this set must be written %XX (D-Bus specification,
 # "Server Addresses").
@@ -163,8 +176,10 @@ class SshLink:
         self.log_path = runtime_dir / f"{name}.log"
         self._name = name
         self._forwards: dict[tuple[str, int], Path] = {}
-        self._master_pid: int | None = None
-        self._opening: subprocess.Popen[bytes] | None = None
+        self._master: subprocess.Popen[bytes] | None = None
+        """The master process while it runs (listening or still authenticating)."""
+        self._master_lock = threading.Lock()  # _master, between the supervisor and close()
+        self._up = False  # the master answers on its control socket
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._status = LinkStatus(LinkState.CONNECTING, since=time.time())
@@ -197,7 +212,7 @@ class SshLink:
         argv = [
             *self._common(),
             "-o", "ControlMaster=yes",
-            "-o", f"ControlPersist={CONTROL_PERSIST_SECONDS}",
+            "-o", "ControlPersist=no",  # the console's child, never in the background
             "-o", "StreamLocalBindUnlink=yes",  # a forward's stale socket file is replaced
         ]  # fmt: skip
         if batch:
@@ -209,7 +224,7 @@ class SshLink:
             "-o", f"ServerAliveCountMax={SERVER_ALIVE_COUNT}",
             "-o", f"ConnectTimeout={CONNECT_TIMEOUT_SECONDS}",
             "-E", str(self.log_path),
-            "-f", "-N",
+            "-N",
             *self._destination(),
         ]  # fmt: skip
 
@@ -270,41 +285,83 @@ class SshLink:
 
     def open(self, *, interactive: bool) -> LinkStatus:
         """Open the master; blocks until authenticated or failed. Interactive: ssh may prompt
-        on the terminal and is given all the time the admin needs."""
+        on the terminal and is given all the time the admin needs. A master of this link that
+        still runs is ended first: one master per host."""
         self._set(LinkState.CONNECTING if interactive else LinkState.RECONNECTING)
+        self._end_master()
+        # Left by a master that did not end cleanly (killed, OOM). Ours alone (the private
+        # directory), and no master of ours runs now.
+        with contextlib.suppress(FileNotFoundError):
+            self.control_path.unlink()
         with contextlib.suppress(FileNotFoundError):
             self.log_path.unlink()  # -E appends: keep only this attempt's messages
-        try:
-            opening = subprocess.Popen(
-                self.master_argv(batch=not interactive),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                # The terminal for a first open (ssh's banner); its messages go to the log (-E).
-                stderr=None if interactive else subprocess.DEVNULL,
-                # Without a terminal, batch mode or not, ssh can never prompt.
-                start_new_session=not interactive,
-            )
-        except OSError as exc:
-            self._set(LinkState.DISCONNECTED, f"cannot run ssh ({exc.strerror or exc})")
-            return self.status
-        self._opening = opening
-        try:
-            returncode: int | None = opening.wait(None if interactive else OPEN_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            opening.kill()
-            opening.wait()
-            returncode = None
-        finally:
-            self._opening = None
-        pid = self._check_master() if returncode == 0 else None
-        if pid is None:
+        with self._master_lock:
+            if self._stopping.is_set():  # close() came first: start nothing it would miss
+                return self.status
+            try:
+                master = subprocess.Popen(
+                    [*DEATH_SIGNAL_PREFIX, *self.master_argv(batch=not interactive)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    # The terminal for a first open (ssh's banner); its messages go to the log.
+                    stderr=None if interactive else subprocess.DEVNULL,
+                    # Without a terminal, batch mode or not, ssh can never prompt.
+                    start_new_session=not interactive,
+                )
+            except OSError as exc:
+                self._set(LinkState.DISCONNECTED, f"cannot run ssh ({exc.strerror or exc})")
+                return self.status
+            self._master = master
+        if not self._wait_until_listening(master, None if interactive else OPEN_TIMEOUT_SECONDS):
+            returncode = master.poll()
+            self._end_master()
             state, reason = describe_ssh_failure(self._log_tail(), returncode)
             self._set(state, reason)
             return self.status
-        self._master_pid = pid
+        self._up = True
         self._apply_forwards()
         self._set(LinkState.CONNECTED)
         return self.status
+
+    def _wait_until_listening(self, master: subprocess.Popen[bytes], timeout: float | None) -> bool:
+        """Wait for ``master`` to answer on its control socket (ssh makes it once
+        authenticated); False when it ended first, or ``timeout`` passed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
+            if self.control_path.exists():
+                return self._check_master() == master.pid
+            try:
+                master.wait(LISTEN_POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                continue
+            return False
+        return False
+
+    def _end_master(self) -> None:
+        """End the master, if one runs: told to exit (its forwards and socket go with it),
+        else terminated, else killed; and reaped."""
+        with self._master_lock:
+            master, self._master = self._master, None
+        self._up = False
+        if master is None:
+            return
+        if master.poll() is None:
+            if self.control_path.exists():
+                with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                    subprocess.run(
+                        self.control_argv("-O", "exit"),
+                        stdin=subprocess.DEVNULL,
+                        capture_output=True,
+                        timeout=COMMAND_TIMEOUT_SECONDS,
+                        check=False,
+                    )
+            else:  # still authenticating
+                master.terminate()
+        try:
+            master.wait(EXIT_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            master.kill()
+            master.wait()
 
     def _check_master(self) -> int | None:
         try:
@@ -340,7 +397,7 @@ class SshLink:
     def _supervise(self) -> None:
         retry = FIRST_RETRY_SECONDS
         while not self._stopping.is_set():
-            if self._master_pid is None:
+            if not self._up:
                 status = self.open(interactive=False)
                 if self._stopping.is_set():
                     break
@@ -353,15 +410,16 @@ class SshLink:
             self._wait_for_master_end()
             if self._stopping.is_set():
                 break
-            self._master_pid = None
+            self._end_master()  # reaped
             _state, reason = describe_ssh_failure(self._log_tail(), None)
             self._set(LinkState.DISCONNECTED, reason, 0)
 
     def _wait_for_master_end(self) -> None:
-        pid = self._master_pid
-        assert pid is not None
+        master = self._master
+        if master is None:
+            return
         try:
-            pidfd = os.pidfd_open(pid)
+            pidfd = os.pidfd_open(master.pid)  # a child not yet reaped: its pid is still its own
         except ProcessLookupError:
             return
         try:
@@ -376,24 +434,11 @@ class SshLink:
         """Stop watching and end the master (its clients and forwards end with it)."""
         self._stopping.set()
         os.write(self._wake_write, b"x")
-        opening = self._opening
-        if opening is not None:  # a reconnection under way: not worth waiting for
-            with contextlib.suppress(ProcessLookupError):
-                opening.kill()
+        # Also a master still authenticating in the supervisor: ending it ends that wait.
+        self._end_master()
         if self._thread is not None:
-            self._thread.join(timeout=COMMAND_TIMEOUT_SECONDS)
-        self._master_pid = None
-        # Also when no master was known: one may have gone to the background just as the
-        # reconnection above was ended.
-        if self.control_path.exists():
-            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-                subprocess.run(
-                    self.control_argv("-O", "exit"),
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    timeout=COMMAND_TIMEOUT_SECONDS,
-                    check=False,
-                )
+            self._thread.join(timeout=COMMAND_TIMEOUT_SECONDS + EXIT_TIMEOUT_SECONDS)
+        self._end_master()  # one the supervisor started as close() began
         self._set(LinkState.CLOSED)
         os.close(self._wake_read)
         os.close(self._wake_write)
@@ -411,7 +456,7 @@ class SshLink:
         if path is None:
             path = self.runtime_dir / f"{self._name}-fwd{len(self._forwards)}.sock"
             self._forwards[key] = path
-            if self._master_pid is not None:
+            if self._up:
                 self._apply_forwards([key])
         return path
 

@@ -13,7 +13,6 @@ import pytest
 from atomctl_tui.journal.entries import JournalEntry, format_entry, parse_entry, save_entries
 from atomctl_tui.journal.follower import _LineSplitter
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
-from atomctl_tui.outside_text import CUT_MARKER
 from atomctl_tui.journal.scope import (
     JournalSettings,
     in_scope,
@@ -22,6 +21,7 @@ from atomctl_tui.journal.scope import (
     template_slice,
     unit_escape,
 )
+from atomctl_tui.outside_text import CUT_MARKER
 from tests.journal.writing import NATIVE_CORPUS, STREAM_CORPUS
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "journal-hostile.jsonl"
