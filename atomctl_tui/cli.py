@@ -356,6 +356,8 @@ def run_check_command(settings: Settings, args: argparse.Namespace) -> int:
         result = run_check(settings, rules, timeout=args.timeout)
     except KeyboardInterrupt:
         result = unknown_result("interrupted")
+    except Exception as exc:  # a plugin's own failure is UNKNOWN, never WARNING (exit 1)
+        result = unknown_result(f"the check itself failed: {type(exc).__name__}: {exc}")
     return print_check(result)
 
 

@@ -147,3 +147,18 @@ def test_a_job_server_slow_at_every_command_is_unknown_within_the_timeout():
     line, *rest = result.stdout.splitlines()
     assert not rest and line.startswith(f"ATOMCTL UNKNOWN - timed out after {TIMEOUT} s while ")
     assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_the_checks_own_failure_is_unknown_never_warning(monkeypatch, capsys):
+    """Nagios reads exit 1 as WARNING: a bug in the check must not say that."""
+    from atomctl_tui import cli
+    from atomctl_tui.health import check as check_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(check_module, "run_check", broken)
+    monkeypatch.setenv("XDG_CONFIG_HOME", "/nonexistent/atomctl-tui-tests")
+    assert cli.main(["check", "--gearman", "127.0.0.1:1"]) == EXIT_UNKNOWN
+    out = capsys.readouterr().out
+    assert out == "ATOMCTL UNKNOWN - the check itself failed: RuntimeError: a bug\n"

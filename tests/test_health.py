@@ -174,7 +174,12 @@ def test_start_limit_hit_offers_reset_failed_then_start():
     (finding,) = once(scene("start-limit-hit"))
     assert (finding.kind, finding.severity, finding.unit) == (UNIT_FAILED, Severity.WARNING, W2)
     assert finding.problem == f"{W2} failed: started too often (start-limit-hit)."
-    assert "3 starts in 24 h" in finding.advice
+    # The words are the unit's own: unread in this capture, then as systemd says.
+    assert "its unit's start limit is spent" in finding.advice
+    units = units_of("start-limit-hit")
+    read = replace(units[W2], start_limit_burst=3, start_limit_interval_us=86_400_000_000)
+    (told,) = once(scene("start-limit-hit", units={**units, W2: read}))
+    assert "its unit allows 3 starts in 24 h, restarts included" in told.advice
     assert finding.fix.steps == ((Action.RESET_FAILED, (W2,)), (Action.START, (W2,)))
     assert finding.fix.words == "reset-failed and start atom-worker@2"
     assert finding.since == load("start-limit-hit")["units"][W2]["state_since_us"] / 1e6
@@ -200,6 +205,11 @@ def test_exit_111_is_the_max_job_count_and_not_an_error():
     (note,) = [f for f in findings if f.unit == W3]
     assert (note.kind, note.severity) == (MAX_JOB_COUNT, Severity.INFO)
     assert "status 111" in note.problem and "not an error" in note.advice
+    # AtoM's repository unit: Restart=no, no start limit — said as that unit does.
+    units = units_of("max-job-count")
+    bare = replace(units[W3], restart_policy="no", start_limit_burst=0, start_limit_interval_us=0)
+    (told,) = [f for f in once(scene("max-job-count", units={**units, W3: bare})) if f.unit == W3]
+    assert "Restart=no: nothing starts it again" in told.advice
 
 
 def restart_loop(tracker: HealthTracker) -> list[tuple[HealthInputs, list]]:
@@ -536,3 +546,13 @@ def test_jobs_failed_in_the_last_hour_are_a_warning_per_job_name():
         " Exception: bad CSV"
     )
     assert (finding.journal, finding.host, finding.since) == (W2, HOST, inputs.now - 600)
+
+
+def test_with_several_hosts_each_finding_of_the_check_names_its_host():
+    inputs = scene("start-limit-hit")
+    findings = once(inputs)
+    rows = build_queue_rows(inputs.snapshots, site_prefix=inputs.site_prefix, worker_types={})
+    line = plugin_result(findings, inputs.snapshots, rows, HealthRules(), several_hosts=True).line
+    assert f"1 warning: {HOST}: {W2} failed: started too often" in line
+    alone = plugin_result(findings, inputs.snapshots, rows, HealthRules()).line
+    assert f"1 warning: {W2} failed" in alone

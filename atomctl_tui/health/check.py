@@ -182,11 +182,17 @@ def _check_once(
             snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
         )
         progress.doing = "writing the result"
-        return plugin_result(findings, snapshots, rows, rules)
+        return plugin_result(findings, snapshots, rows, rules, several_hosts=fleet.several)
     finally:
         for unsubscribe in unsubscribes:
             unsubscribe()
         fleet.close()
+
+
+def _on_its_host(finding: Finding) -> Finding:
+    if finding.host is None or finding.host in finding.problem:
+        return finding
+    return replace(finding, problem=f"{finding.host}: {finding.problem}")
 
 
 async def _poll_once(
@@ -206,7 +212,13 @@ def plugin_result(
     snapshots: Sequence[ServerSnapshot],
     rows: Sequence[QueueRow],
     rules: HealthRules,
+    *,
+    several_hosts: bool = False,
 ) -> CheckResult:
+    """``several_hosts``: each finding's words name its host (a unit's name alone does not
+    say which of the hosts it is on)."""
+    if several_hosts:
+        findings = [_on_its_host(f) for f in findings]
     status = max((SEVERITY_STATUS[f.severity] for f in findings), default=EXIT_OK)
     problems = [f for f in findings if f.severity > Severity.INFO]
     if problems:

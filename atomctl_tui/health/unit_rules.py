@@ -47,6 +47,7 @@ from atomctl_tui.health.findings import (
     plural,
 )
 from atomctl_tui.systemd.actions import Action
+from atomctl_tui.systemd.start_limit import limit_text
 from atomctl_tui.systemd.unit_text import duration_text, result_text, unit_label
 from atomctl_tui.systemd.units import UnitState
 
@@ -165,9 +166,7 @@ class UnitRules:
                     unit_label(name),
                     f"{name} exited with status 111: it reached its max job count (or memory"
                     " limit).",
-                    "Expected, not an error: systemd starts it again. Each restart counts"
-                    " against the unit's start limit (3 in 24 h in AtoM's unit): if it ends"
-                    " start-limit-hit, raise StartLimitBurst or --max-job-count.",
+                    "Expected, not an error. " + _after_limit_exit(unit),
                     **base,
                 )
                 return
@@ -186,8 +185,7 @@ class UnitRules:
                 Severity.WARNING,
                 unit_label(name),
                 f"{problem}; {count}." if count else f"{problem}.",
-                "Its journal (j) says why it ends. Each restart counts against the start limit"
-                " (3 in 24 h in AtoM's unit); then it stays failed.",
+                f"Its journal (j) says why it ends. {_restarts_against_limit(unit)}",
                 **base,
             )
 
@@ -198,10 +196,11 @@ class UnitRules:
         fix = Fix(host.label, ((Action.RESET_FAILED, (name,)), (Action.START, (name,))))
         if unit.result == "start-limit-hit":
             problem = f"{name} failed: started too often (start-limit-hit)."
+            allows = limit_text(unit)
+            allows = f"its unit allows {allows}" if allows else "its unit's start limit is spent"
             advice = (
-                "systemd refuses to start it again: AtoM's unit allows 3 starts in 24 h,"
-                " restarts included. Reset the count and start it; if it keeps failing, read"
-                " its journal first."
+                f"systemd refuses to start it again: {allows}, restarts included. Reset the"
+                " count and start it; if it keeps failing, read its journal first."
             )
             if last_exit == WORKER_EXIT_LIMIT_REACHED:
                 advice += (
@@ -382,6 +381,27 @@ def _job_server_restart(
         if started is not None and started > worker_since and (not latest or started > latest[1]):
             latest = (snapshot.server, started)
     return latest
+
+
+def _after_limit_exit(unit: UnitState) -> str:
+    """What follows an exit 111, as the unit's own Restart= and start limit say."""
+    if unit.restart_policy == "no":
+        return "Its unit has Restart=no: nothing starts it again until someone does."
+    restarts = "systemd starts it again"
+    if unit.restart_policy:
+        restarts += f" (Restart={unit.restart_policy})"
+    return f"{restarts}. {_restarts_against_limit(unit)}"
+
+
+def _restarts_against_limit(unit: UnitState) -> str:
+    limit = limit_text(unit)
+    if limit == "no start limit":
+        return "Its unit sets no start limit: systemd does not stop restarting it."
+    within = f" ({limit})" if limit else ""
+    return (
+        f"Each restart counts against its unit's start limit{within}: past it the unit stays"
+        " failed (start-limit-hit) until reset-failed."
+    )
 
 
 def server_key(name: str) -> str:

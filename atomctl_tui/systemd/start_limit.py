@@ -175,3 +175,14 @@ def restart_words(restart: str) -> str:
         f"Restart={restart}: systemd starts it again by itself when that policy says,"
         " and those starts count too."
     )
+
+
+def limit_text(state: UnitState) -> str:
+    """The unit's own start limit, short: ``3 starts in 24 h``, ``no start limit``; "" while
+    its properties are unread."""
+    burst, interval_us = state.start_limit_burst, state.start_limit_interval_us
+    if burst is None or interval_us is None:
+        return ""
+    if not burst or not interval_us:
+        return "no start limit"
+    return f"{burst} starts in {interval_text(interval_us)}"
