@@ -28,12 +28,25 @@ def lab() -> LabState:
     lab_cli("down", "--name", name)
 
 
+@pytest.fixture(scope="session")
+def failing_jobs_lab() -> LabState:
+    """A lab of its own for the tests that make AtoM jobs fail: a failed job is a Health
+    finding for an hour (jobs-failed), which the main lab's other tests must not inherit."""
+    if os.geteuid() != 0:
+        pytest.fail("the lab tests must run as root: run ./scripts/test as root", pytrace=False)
+    name = unique_name("fail")
+    state = boot(name, "--workers", "2")
+    yield state
+    lab_cli("down", "--name", name)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # `-m "not lab"` is the fast loop, without root: a test that takes the lab must say so.
     unmarked = [
         item.nodeid
         for item in items
-        if "lab" in getattr(item, "fixturenames", ()) and item.get_closest_marker("lab") is None
+        if LAB_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("lab") is None
     ]
     if unmarked:
         raise pytest.UsageError(
@@ -42,6 +55,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
 
 
+LAB_FIXTURES = {"lab", "failing_jobs_lab"}
 _skipped: list[str] = []
 
 

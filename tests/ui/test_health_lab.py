@@ -20,11 +20,13 @@ from atomctl_tui.health.findings import (
     REGISTERED_ELSEWHERE,
     SERVER_UNREACHABLE,
     UNIT_FAILED,
+    UNIT_RESTARTING,
     WAITING_GROWING,
     WAITING_WITHOUT_WORKER,
     Finding,
     Severity,
 )
+from atomctl_tui.health.monitor import HealthReport
 from atomctl_tui.lab.machine import gearman_admin
 from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
@@ -206,11 +208,22 @@ async def test_a_worker_failing_three_times_is_shown_and_started_once_mended(sha
         async with health_view_of(app) as view:
             finding = await view.wait_finding(UNIT_FAILED, unit=FAILING)
             assert finding.problem == f"{problem}."
+            reports: list[HealthReport] = []
+            unsubscribe = app.health_monitor.subscribe(reports.append)
             # The admin mends the cause, then takes the suggestion.
             shutil.rmtree(dropin)
             inside(shared_lab, "systemctl", "daemon-reload")
             await take_the_fix(view, finding, "reset-failed and start atom-worker@7", 0)
-        assert unit_property(shared_lab, FAILING, "ActiveState") == "active"
+            assert unit_property(shared_lab, FAILING, "ActiveState") == "active"
+            # reset-failed set NRestarts back to 0: no restart loop "from 0 to 0" after it
+            # (it came in the very report that no longer had the unit failed).
+            unsubscribe()
+            assert not [
+                f
+                for r in reports
+                for f in r.findings
+                if (f.kind, f.unit) == (UNIT_RESTARTING, FAILING)
+            ]
     finally:
         if dropin.exists():
             shutil.rmtree(dropin)

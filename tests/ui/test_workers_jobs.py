@@ -123,7 +123,8 @@ async def test_restart_says_the_units_start_budget(shared_lab):
         ), screen.question
 
 
-async def test_a_failed_job_is_kept_with_its_id(shared_lab):
+async def test_a_failed_job_is_kept_with_its_id(failing_jobs_lab):
+    shared_lab = failing_jobs_lab  # a failed job is a finding for an hour: not in the main lab
     app = RecordingApp(shared_lab.host(), settings=lab_settings(shared_lab))
     async with app.run_test(size=SMALL_TERMINAL) as pilot:
         console = WorkersConsole(app, pilot)
