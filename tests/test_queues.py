@@ -165,3 +165,64 @@ def test_history_keeps_the_peak_per_bucket_and_forgets_vanished_functions():
     assert history.line("f") == "█▄ ▁"  # as of the latest poll...
     history.record([("f", 0)])
     assert history.line("f") == "    "  # ...and time moved on with the next one
+
+
+def served_on(server: str, *lines: str) -> ServerSnapshot:
+    status = [parse_status_line(line) for line in lines]
+    return ServerSnapshot(
+        server=server,
+        reachable=True,
+        since=0.0,
+        polled_at=0.0,
+        functions=join_functions(status, []),
+    )
+
+
+def test_only_a_worker_on_the_server_atom_asks_counts():
+    # AtoM asks the last server of its gearman.yml; a worker on the first does not help.
+    first = served_on("10.0.0.1:4730", f"{PREFIX}arFindingAidJob\t0\t0\t1")
+    asked = served_on("10.0.0.2:4730")
+    worker_types = {"general": ["arFindingAidJob"]}
+    rows = build_queue_rows(
+        [first, asked], site_prefix=PREFIX, worker_types=worker_types, asked_server=asked.server
+    )
+    assert [(r.server, r.alerts) for r in rows] == [
+        ("10.0.0.1:4730", ()),  # served here, but AtoM does not ask this server
+        ("10.0.0.2:4730", (NO_CAPABLE_WORKER,)),  # the row is on the server AtoM asks
+    ]
+    alerts = find_alerts([first, asked], rows, asked.server)
+    assert [(a.kind, a.server, a.message) for a in alerts] == [
+        (
+            NO_CAPABLE_WORKER,
+            "10.0.0.2:4730",
+            "arFindingAidJob: no worker can run it on 10.0.0.2:4730, the server AtoM asks;"
+            " AtoM refuses to queue it",
+        )
+    ]
+    # The other way round: a worker on the asked server is enough.
+    rows = build_queue_rows(
+        [first, asked], site_prefix=PREFIX, worker_types=worker_types, asked_server=first.server
+    )
+    assert not find_alerts([first, asked], rows, first.server)
+
+
+def test_a_job_type_not_defined_on_this_site_is_no_alert_and_says_so():
+    # A default site: qtSwordPluginWorker's plugin is off, its workers say "Ability not defined".
+    served = [f"{PREFIX}{c}\t0\t0\t1" for c in ALL_CLASSES if c != "qtSwordPluginWorker"]
+    snapshots = [served_on("127.0.0.1:4730", *served)]
+    rows = by_class(
+        build_queue_rows(
+            snapshots,
+            site_prefix=PREFIX,
+            worker_types=DEFAULT_WORKER_TYPES,
+            undefined={"qtSwordPluginWorker"},
+        )
+    )
+    sword = rows["qtSwordPluginWorker"]
+    assert (sword.alerts, sword.not_on_site) == ((), True)
+    assert not find_alerts(snapshots, list(rows.values()))
+    # Without the workers' word it is a missing worker, as before.
+    rows = by_class(
+        build_queue_rows(snapshots, site_prefix=PREFIX, worker_types=DEFAULT_WORKER_TYPES)
+    )
+    assert rows["qtSwordPluginWorker"].alerts == (NO_CAPABLE_WORKER,)

@@ -3,12 +3,17 @@
 Two things are outages for AtoM's users and become alerts: jobs waiting on a function that
 no worker can do, and an AtoM job type of this site with no capable worker on any server —
 AtoM then refuses to queue it ("No Gearman worker available that can handle the job X"),
-even while every queue is empty.
+even while every queue is empty. AtoM asks one server only, the last one its gearman.yml
+names (``asked_server``): only a worker there counts.
+
+A job type whose class this site's workers report as "Ability not defined" (its plugin is
+not enabled, as qtSwordPluginWorker's on a default install) is not an outage: AtoM cannot
+queue it on this site at all. Its row says so (``not_on_site``) and carries no alert.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from atomctl_tui.atom import describe_job_class, split_function_name
@@ -40,6 +45,8 @@ class QueueRow:
     normal: int
     low: int
     alerts: tuple[str, ...] = ()  # WAITING_WITHOUT_WORKER and/or NO_CAPABLE_WORKER
+    not_on_site: bool = False
+    """This site's workers report the class as not defined: AtoM cannot queue it here."""
 
     @property
     def key(self) -> str:
@@ -54,8 +61,9 @@ class Alert:
     job_class: str | None = None
 
 
-# build_queue_rows' memory between polls: (server, function's stats, alerts) → its row.
-RowMemo = dict[tuple[str, FunctionStats, tuple[str, ...]], QueueRow]
+# build_queue_rows' memory between polls: (server, function's stats, alerts, not on this
+# site) → its row.
+RowMemo = dict[tuple[str, FunctionStats, tuple[str, ...], bool], QueueRow]
 
 
 class SiteNames:
@@ -78,13 +86,18 @@ def build_queue_rows(
     site_prefix: str | None,
     worker_types: Mapping[str, Iterable[str]],
     reuse: RowMemo | None = None,
+    asked_server: str | None = None,
+    undefined: Collection[str] = (),
 ) -> list[QueueRow]:
     """Every function of every reachable server, with its alert.
 
     ``worker_types`` are this site's (gearman.yml): each of their job classes with no
-    capable worker anywhere gets a row even when the server has never heard of it.
-    ``reuse`` (kept by the caller between polls) gives back the same row object for a function
-    that did not change, so a caller can skip it by identity.
+    capable worker gets a row even when the server has never heard of it. ``asked_server``:
+    the server AtoM asks (None when unknown: then a worker on any server counts); the alert
+    and a missing row are on it. ``undefined``: the job classes this site's workers report as
+    not defined, which get no alert. ``reuse`` (kept by the caller between polls) gives back
+    the same row object for a function that did not change, so a caller can skip it by
+    identity.
     """
     known: RowMemo = reuse if reuse is not None else {}
     made: RowMemo = {}
@@ -94,13 +107,17 @@ def build_queue_rows(
             type_of.setdefault(job_class, worker_type)
     sites = SiteNames(site_prefix)
     reachable = [s for s in snapshots if s.reachable]
+    asked = [s for s in reachable if s.server == asked_server]
     capable: dict[str, int] = {}
-    for snapshot in reachable:
+    for snapshot in asked or reachable:
         for stats in snapshot.functions:
             capable[stats.function] = capable.get(stats.function, 0) + stats.workers
+    not_here = set(undefined)
     unserved: set[str] = set()
+    missing: set[str] = set()  # classes of this site without a worker: a row even if unknown
     if site_prefix is not None and reachable:
-        unserved = {c for c in type_of if capable.get(site_prefix + c, 0) == 0}
+        missing = {c for c in type_of if capable.get(site_prefix + c, 0) == 0}
+        unserved = missing - not_here
 
     rows: list[QueueRow] = []
     for snapshot in reachable:
@@ -109,9 +126,11 @@ def build_queue_rows(
             alerts: list[str] = []
             if stats.waiting > 0 and stats.workers == 0:
                 alerts.append(WAITING_WITHOUT_WORKER)
-            if prefix == site_prefix and job_class in unserved:
+            own = prefix is not None and prefix == site_prefix
+            if own and job_class in unserved and (not asked or snapshot.server == asked_server):
                 alerts.append(NO_CAPABLE_WORKER)
-            memo_key = (snapshot.server, stats, tuple(alerts))
+            not_on_site = own and job_class in not_here
+            memo_key = (snapshot.server, stats, tuple(alerts), not_on_site)
             row = known.get(memo_key)
             if row is not None:
                 made[memo_key] = row
@@ -132,17 +151,19 @@ def build_queue_rows(
                 normal=stats.normal,
                 low=stats.low,
                 alerts=tuple(alerts),
+                not_on_site=not_on_site,
             )
             rows.append(row)
-    if unserved and site_prefix is not None:  # (unserved needs a site prefix)
-        # The alert must be visible in the table even when no server knows the function.
-        first = reachable[0].server
+    if missing and site_prefix is not None:  # (missing needs a site prefix)
+        # The alert must be visible in the table even when no server knows the function: on
+        # the server AtoM asks, which is where a worker must be.
+        home = (asked or reachable)[0].server
         shown = {(r.server, r.function) for r in rows}
-        for job_class in sorted(unserved):
-            if not any((s.server, site_prefix + job_class) in shown for s in reachable):
+        for job_class in sorted(missing):
+            if not any((s.server, site_prefix + job_class) in shown for s in asked or reachable):
                 rows.append(
                     QueueRow(
-                        server=first,
+                        server=home,
                         function=site_prefix + job_class,
                         job_class=job_class,
                         worker_type=type_of[job_class],
@@ -155,7 +176,8 @@ def build_queue_rows(
                         high=0,
                         normal=0,
                         low=0,
-                        alerts=(NO_CAPABLE_WORKER,),
+                        alerts=() if job_class in not_here else (NO_CAPABLE_WORKER,),
+                        not_on_site=job_class in not_here,
                     )
                 )
     if reuse is not None:
@@ -164,8 +186,13 @@ def build_queue_rows(
     return rows
 
 
-def find_alerts(snapshots: Iterable[ServerSnapshot], rows: Iterable[QueueRow]) -> list[Alert]:
-    """Unreachable servers, waiting jobs without worker, AtoM job types without worker."""
+def find_alerts(
+    snapshots: Iterable[ServerSnapshot],
+    rows: Iterable[QueueRow],
+    asked_server: str | None = None,
+) -> list[Alert]:
+    """Unreachable servers, waiting jobs without worker, AtoM job types without worker (on
+    ``asked_server``, the server AtoM asks, when known)."""
     alerts = [
         Alert(SERVER_UNREACHABLE, f"{s.server} unreachable: {s.error}", server=s.server)
         for s in snapshots
@@ -184,10 +211,12 @@ def find_alerts(snapshots: Iterable[ServerSnapshot], rows: Iterable[QueueRow]) -
             )
         if NO_CAPABLE_WORKER in row.alerts:
             unserved[row.job_class] = None
+    where = f" on {asked_server}, the server AtoM asks" if asked_server is not None else ""
     alerts.extend(
         Alert(
             NO_CAPABLE_WORKER,
-            f"{job_class}: no worker can run it, AtoM refuses to queue it",
+            f"{job_class}: no worker can run it{where}; AtoM refuses to queue it",
+            server=asked_server,
             job_class=job_class,
         )
         for job_class in unserved

@@ -48,7 +48,8 @@ def fake_gearmand() -> Iterator[FakeGearmand]:
     directory = Path(tempfile.mkdtemp(prefix="atomctl-gm-"))
     try:
         with FakeGearmand(
-            directory / "gearmand.sock", {"show jobs": "gearmand-show-jobs.txt"}
+            directory / "gearmand.sock",
+            {"show jobs": "gearmand-show-jobs.txt", "status": "gearmand-status.txt"},
         ) as server:
             yield server
     finally:

@@ -1,7 +1,12 @@
 """The Jobs screen: gearmand's `show jobs` for one server, and cancelling a queued job.
 
-gearmand does not say which function a job belongs to in `show jobs`; a cancelled job stays
-listed (ignored, not queued) until a worker asks for it, and gearmand then drops it unrun.
+What gearmand 1.1.20's admin protocol can and cannot say (checked in the lab): `show jobs`
+lists every job of the server, running or waiting alike, as ``handle retries 0 1`` (a running
+job is still "queued"); a cancelled one stays listed as ``ignore 1, queued 0`` until a worker
+asks for it, and gearmand then drops it unrun. No admin command names a job's function (`show
+unique jobs` gives unique ids only, AtoM's are generated): so the counts of running and
+waiting jobs, for the server and for the selected queue, come from `status`, and the handles
+cannot be split by class or by running.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from textual.widgets import Footer, Static
 from atomctl_tui.fleet import GearmanTarget
 from atomctl_tui.gearman.admin import (
     CommandRefused,
+    FunctionStatus,
     GearmanAdminClient,
     GearmanAdminError,
     QueuedJob,
@@ -40,10 +46,20 @@ def _handle_order(handle: str) -> list:
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(handle)]
 
 
+LISTED = "waiting or running"  # gearmand's word for both: "queued"
+
+
 def job_state(job: QueuedJob) -> str:
     if job.ignored:
         return "cancelled"
-    return "queued" if job.queued else "-"
+    return LISTED if job.queued else "-"
+
+
+def counts_text(statuses: tuple[FunctionStatus, ...]) -> str:
+    """``2 running, 4 waiting``: what `status` says of these functions."""
+    running = sum(s.running for s in statuses)
+    waiting = sum(s.waiting for s in statuses)
+    return f"{running} running, {waiting} waiting"
 
 
 def _text(column: str, value: str) -> Text:
@@ -58,10 +74,21 @@ class JobsScreen(Screen[None]):
         Binding("r", "refresh_jobs", "Refresh now", id="jobs.refresh"),
     ]
 
-    def __init__(self, target: GearmanTarget, *, poll_interval: float) -> None:
+    def __init__(
+        self,
+        target: GearmanTarget,
+        *,
+        poll_interval: float,
+        function: str | None = None,
+        job_class: str | None = None,
+    ) -> None:
+        """``function`` (its ``job_class`` in words): the queue selected in the Queues pane,
+        whose counts come first."""
         super().__init__()
         self.poll_interval = poll_interval
         self.server = target.name
+        self.function = function
+        self.job_class = job_class or function
         # The way the pane polls it: directly, or through a host's SSH connection.
         self.client = GearmanAdminClient(
             target.address.host, target.address.port, unix_path=target.socket_path
@@ -75,6 +102,7 @@ class JobsScreen(Screen[None]):
         with Vertical(id="jobs", classes="pane") as frame:
             frame.border_title = Text(f"Jobs on {self.server} (show jobs)")  # not markup
             yield Static(Text("Reading the job list…"), id="jobs-status")
+            yield Static(Text(""), id="jobs-queue")
             self.table: KeyedTable[str] = KeyedTable(_text, id="jobs-table", zebra_stripes=True)
             self.table.add_column("Handle", key="handle")
             self.table.add_column("Retries", key="retries")
@@ -87,6 +115,7 @@ class JobsScreen(Screen[None]):
     def on_mount(self) -> None:
         # Kept, not queried: a refresh may end while the screen is being taken down.
         self.status_line = self.query_one("#jobs-status", Static)
+        self.queue_line = self.query_one("#jobs-queue", Static)
         self.result_line = self.query_one("#jobs-result", Static)
         self.table.focus()
         self.run_worker(self._refresh_forever(), name="jobs-poll", exclusive=True)
@@ -108,14 +137,32 @@ class JobsScreen(Screen[None]):
         except GearmanAdminError as exc:
             status.update(Text(f"Cannot read the jobs: {exc}", style="bold red"))
         else:
+            try:
+                items = (await self.client.status()).items
+                functions: tuple[FunctionStatus, ...] | None = items
+                counts = counts_text(items)
+            except GearmanAdminError as exc:  # the list still stands; its counts do not
+                functions, counts = None, f"running and waiting unknown ({exc})"
             jobs = sorted(listing.items, key=lambda job: _handle_order(job.handle))
             self._show(tuple(jobs[:MAX_JOBS_SHOWN]))
             skipped = f", {listing.malformed} unreadable lines skipped" if listing.malformed else ""
-            queued = sum(1 for j in listing.items if j.queued and not j.ignored)
+            cancelled = sum(1 for j in listing.items if j.ignored)
+            dropped = f", {cancelled} cancelled" if cancelled else ""
             shown = f" (the first {MAX_JOBS_SHOWN} shown)" if len(jobs) > MAX_JOBS_SHOWN else ""
             status.update(
-                Text(f"{len(jobs)} jobs{shown}, {queued} queued{skipped} · c cancels one")
+                Text(f"{len(jobs)} jobs{shown}: {counts}{dropped}{skipped} · c cancels one")
             )
+            self.queue_line.update(self._queue_text(functions))
+
+    def _queue_text(self, functions: tuple[FunctionStatus, ...] | None) -> Text:
+        """The selected queue's counts; gearmand cannot say which handles are its jobs."""
+        unknown = "gearmand does not say a job's class, nor which one runs"
+        if self.function is None or functions is None:
+            return Text(unknown, style="dim")
+        mine = tuple(f for f in functions if f.function == self.function)
+        text = Text(f"{self.job_class}: {counts_text(mine)}", style="bold")
+        text.append(f" · {unknown}", style="dim")
+        return text
 
     def _show(self, jobs: tuple[QueuedJob, ...]) -> None:
         table = self.table

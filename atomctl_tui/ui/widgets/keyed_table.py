@@ -7,7 +7,7 @@ and a poll of 1,000 rows that changed nothing costs next to nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from rich.text import Text
@@ -23,7 +23,8 @@ SortKey = Callable[[Any], Any]
 class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
     """Rows keyed by a string, each cell drawn by ``to_cell(column key, value)``.
 
-    The table is the focus stop itself: its pane shows focus with ``:focus-within``.
+    The table is the focus stop itself: its pane shows focus with ``:focus-within``. Values of
+    a column the table does not show (``set_columns``) are kept, not drawn.
     """
 
     BINDINGS = [
@@ -67,8 +68,10 @@ class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
             self.add_row(*(self._to_cell(column, values[column]) for column in columns), key=key)
             return
         for column, value in values.items():
-            if shown[column] != value:
+            if shown.get(column) != value:
                 shown[column] = value
+                if ColumnKey(column) not in self.columns:
+                    continue
                 self._update_growing(key, column, self._to_cell(column, value))
                 self._unsorted |= column in self._sort_columns
 
@@ -85,6 +88,38 @@ class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
         """Remove every row whose key is not in ``keys``."""
         for key in [key for key in self.shown if key not in keys]:
             self.discard_row(key)
+
+    def set_columns(
+        self, columns: Sequence[tuple[str, Text]], *, widths: Mapping[str, int] | None = None
+    ) -> None:
+        """Show these columns ``(key, label)``, in this order, each row drawn again from the
+        values given to ``upsert`` (which must hold every column shown); ``widths`` fixes a
+        column's width (its cells cut). The cursor stays on its row."""
+        current = self.cursor_key
+        order = [str(row.key.value) for row in self.ordered_rows]
+        widths = widths or {}
+        self.clear(columns=True)
+        for key, label in columns:
+            self.add_column(label, key=key, width=widths.get(key))
+        keys = [key for key, _ in columns]
+        for row in order:
+            values = self.shown[row]
+            self.add_row(*(self._to_cell(column, values[column]) for column in keys), key=row)
+        self._unsorted = False
+        if self._sort_columns and all(c in keys for c in self._sort_columns):
+            self.sort(*self._sort_columns, key=self._sort_key, reverse=self._sort_reverse)
+        if current is not None:
+            self._put_cursor_on(current)
+
+    def action_scroll_top(self) -> None:
+        """The first row, scrolled to the very top: also when the cursor was on it already
+        and the view was not (the header then hid it)."""
+        super().action_scroll_top()
+        self.scroll_to(y=0, animate=False)
+
+    def action_scroll_bottom(self) -> None:
+        super().action_scroll_bottom()
+        self.scroll_to(y=self.max_scroll_y, animate=False)
 
     def order_by(self, *columns: str, key: SortKey | None = None, reverse: bool = False) -> None:
         """Keep the rows sorted by ``columns`` (their cells go to ``key``, as with
@@ -109,11 +144,23 @@ class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
         current = self.cursor_key
         if not self._sort_columns or current is None:
             return
+        if any(ColumnKey(column) not in self.columns for column in self._sort_columns):
+            return  # a sort column not shown (``set_columns``): the rows stay as they are
         self.sort(*self._sort_columns, key=self._sort_key, reverse=self._sort_reverse)
         if from_top:
             self._put_cursor_at(0)
         else:
             self._put_cursor_on(current)
+        # Rows moved under a cursor that did not: show its row (at the top, all of it).
+        self.call_after_refresh(self._show_cursor_row)
+
+    def _show_cursor_row(self) -> None:
+        if not self.row_count:
+            return
+        if self.cursor_row == 0:
+            self.scroll_to(y=0, animate=False)
+        else:
+            self._scroll_cursor_into_view()
 
     def _put_cursor_on(self, key: str) -> None:
         self._put_cursor_at(self.get_row_index(key))
@@ -132,7 +179,8 @@ class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
         width before the update means the first drawing is already right.
         """
         target = self.columns[ColumnKey(column)]
-        grows = cell.cell_len > target.content_width
+        # A column of fixed width (``set_columns``) stays so: its cells are cut.
+        grows = target.auto_width and cell.cell_len > target.content_width
         if grows:
             target.content_width = cell.cell_len
         self.update_cell(row, column, cell, update_width=grows)
@@ -160,4 +208,5 @@ class KeyedTable(DataTable[Text], Generic[Value], can_focus=True):
         theme's colours)."""
         for key, values in self.shown.items():
             for column, value in values.items():
-                self.update_cell(key, column, self._to_cell(column, value))
+                if ColumnKey(column) in self.columns:
+                    self.update_cell(key, column, self._to_cell(column, value))
