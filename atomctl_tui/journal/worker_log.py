@@ -207,3 +207,16 @@ def _safe(text: str) -> str:
 
 def _bounded(text: str) -> str:
     return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+
+
+STAMP_CHARS = len("2026-12-02 00:39:54 > ")
+ABILITY_REGISTERED_PREFIX = "New ability: "
+
+
+def registers_ability(message: str) -> bool:
+    """Whether the line is a worker's ``New ability: <class>``, as ``parse_worker_line`` would
+    say, cheaply enough to ask of every line of a flood."""
+    return (
+        message.startswith(ABILITY_REGISTERED_PREFIX, STAMP_CHARS)
+        and STAMP.match(message) is not None
+    )

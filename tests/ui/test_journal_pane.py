@@ -27,7 +27,7 @@ from tests.journal.writing import (
     write_native,
     write_stream,
 )
-from tests.labs import inside, unique_name, unit_property
+from tests.labs import inside, lab_cli, unique_name, unit_property
 from tests.ui.screen_text import screen_text
 from tests.waiting import wait_until_async
 
@@ -164,6 +164,78 @@ async def test_unit_scope_and_a_restarted_unit_shows_its_new_lines(lab):
         app.journal_focus.show(None, host_label="elsewhere")
         await pilot.pause()
         assert pane.view.unit_scope == "atom-worker@1.service"
+
+
+def drawn_rows(app: AtomctlApp) -> list[str]:
+    """Every row of the view as drawn, without its time."""
+    view = journal_pane(app).view
+    return [view.line_text(entry).split(" ", 1)[1] for entry, _, _ in view.rows]
+
+
+async def test_worker_lines_labelled_folded_and_a_job_filtered_on_the_lab_journal(lab):
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=JournalSettings(backlog=0))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = journal_pane(app)
+        pane.focus()
+        unit = "atom-worker@2.service"
+        await wait_until_async(lambda: app.journal_watches[0].follower.runs == 1)
+        await asyncio.to_thread(inside, lab, "systemctl", "restart", unit)
+        new_pid = unit_property(lab, unit, "MainPID")
+
+        def of_new_process(entry) -> bool:
+            return entry.pid == new_pid
+
+        await wait_until_async(
+            lambda: any(
+                of_new_process(e) and e.message.endswith("> PID " + new_pid)
+                for e in pane.view.entries
+            ),
+            what="the restarted worker's start",
+        )
+        abilities = sum(
+            of_new_process(e) and "> New ability: " in e.message for e in pane.view.entries
+        )
+        assert abilities > 10
+        rows = drawn_rows(app)
+        assert f"atom-worker@2 {abilities} abilities registered (e lists them)" in rows
+        assert not any("New ability" in row for row in rows)
+        assert "systemd atom-worker@2 Started atom-worker@2.service - AtoM worker 2." in rows
+        assert "atom-worker@2 Running worker..." in rows  # the worker's own time gone
+        assert not any(" > " in row for row in rows)
+
+        await asyncio.to_thread(
+            lab_cli, "submit", "arObjectMoveJob", "--fail", "--seconds", "0", "--name", lab.name
+        )
+
+        def job_id() -> str | None:
+            for entry in pane.view.entries:
+                if "> Parameters: " in entry.message and '"fail":true' in entry.message:
+                    return pane.view.job_lines.job_of(entry)
+            return None
+
+        await wait_until_async(
+            lambda: (
+                job_id()
+                and any(
+                    pane.view.job_lines.job_of(e) == job_id() and "Jobs completed" in e.message
+                    for e in pane.view.entries
+                )
+            ),
+            what="the failing job's lines",
+        )
+        await pilot.press("slash", *f"job:{job_id()}", "enter")
+        words = [row.split(" ", 1)[1].split(":")[0] for row in drawn_rows(app)]
+        assert words == [
+            "Job started.",
+            "Parameters",
+            "Exception",
+            "File",
+            "Line",
+            "Jobs completed",
+        ]
+        await pilot.press("e")  # the help's key lists the abilities again
+        await pilot.press("slash", "ctrl+a", "ctrl+k", "enter")
+        assert sum("New ability: " in row for row in drawn_rows(app)) == abilities
 
 
 async def test_follow_pauses_counts_new_lines_and_resumes(lab):
@@ -356,7 +428,13 @@ async def test_keys_are_in_help_and_commands_in_the_palette(lab):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         listed = str(app.screen.render_sections())
-        for description in ["Filter", "Follow", "Timestamps on/off", "Wrap long lines on/off"]:
+        for description in [
+            "Filter",
+            "Follow",
+            "Timestamps on/off",
+            "Wrap long lines on/off",
+            "Workers' 'New ability' lines: folded/listed",
+        ]:
             assert description in listed
         await pilot.press("escape")
 

@@ -28,11 +28,20 @@ class JournalCommands(Provider):
         commands: list[tuple[str, str, Callable[[], object]]] = [
             ("Journal: all workers", "Show every worker's lines", pane.action_all_units),
             ("Journal: follow", "Jump to the newest line and follow", pane.action_follow),
-            ("Journal: filter", "Filter the lines by text or /regex/", pane.action_filter),
+            (
+                "Journal: filter",
+                "By text, /regex/ or job:ID (an AtoM job); -C N first: N lines around",
+                pane.action_filter,
+            ),
             ("Journal: save", "Save the lines in view to a file", pane.action_save),
             ("Journal: clear", "Clear the journal lines", pane.action_clear),
             ("Journal: timestamps", "Show or hide the time of each line", pane.action_toggle_time),
             ("Journal: wrap", "Wrap long lines or scroll sideways", pane.action_toggle_wrap),
+            (
+                "Journal: ability lines",
+                "Fold the workers' 'New ability' lines into one, or list them",
+                pane.action_toggle_abilities,
+            ),
             ("Journal: pick a unit", "Choose whose lines to show", pane.action_choose_unit),
         ]
         for choice in pane.scope_choices():

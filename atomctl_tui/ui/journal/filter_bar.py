@@ -1,4 +1,5 @@
-"""The `/` filter line under the journal: text, or /regex/; Enter applies, Escape closes."""
+"""The `/` filter line under the journal: text, /regex/ or job:ID, after ``-C N`` for N lines
+around each match (``line_filter``); Enter applies, Escape closes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ class FilterBar(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(
-            placeholder="filter: text, or /regex/ — enter applies, empty clears, esc closes",
+            placeholder="text, /regex/ or job:ID; -C 3 before: 3 lines around; empty clears",
             id=id,
         )
 

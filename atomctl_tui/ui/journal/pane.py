@@ -4,7 +4,14 @@ Each host's ``JournalWatch`` (backend, given by the App) follows its journal and
 batches of lines; the ``JournalView`` keeps one capped buffer and draws what is in view (with
 several hosts, each line names its host). The ``JournalFocus`` says which unit to show when
 another pane asks or a unit action ends. The pane holds the keys: follow/pause, scope (a host,
-a unit), filter, timestamps, wrap, clear and save.
+a unit), filter, timestamps, wrap, the workers' ability lines folded or not, clear and save.
+
+After a unit action the pane shows that unit's lines and stays there: it never changes what
+it shows by itself, under the eyes of someone reading (a timer going back to all workers
+would pick the wrong moment for someone). Instead the narrowing is said at the edge, with the
+key that undoes it ("only atom-worker@2, after restart · a: all workers"), and the warnings,
+errors and failed jobs of the lines it hides are counted there as they come ("3 problems
+elsewhere"), so another worker's crash is never silent.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Input
 
-from atomctl_tui.journal.focus import JournalFocus, ShowUnitJournal
+from atomctl_tui.journal.focus import JournalFocus, ShowUnitJournal, UnitActionFinished
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
 from atomctl_tui.journal.watch import JournalBatch, JournalEvent, JournalWatch
 from atomctl_tui.ui.journal.filter_bar import FilterBar
@@ -47,6 +54,13 @@ class JournalPane(Pane):
         Binding("s", "save", "Save", id="journal.save"),
         Binding("t", "toggle_time", "Timestamps on/off", show=False, id="journal.time"),
         Binding("w", "toggle_wrap", "Wrap long lines on/off", show=False, id="journal.wrap"),
+        Binding(
+            "e",
+            "toggle_abilities",
+            "Workers' 'New ability' lines: folded/listed",
+            show=False,
+            id="journal.abilities",
+        ),
         Binding("c", "clear", "Clear the journal lines", show=False, id="journal.clear"),
         Binding("z", "maximize", "Journal full screen/back", show=False, id="journal.zoom"),
         Binding("up", "scroll(-1)", "Scroll up (pauses)", show=False, id="journal.up"),
@@ -75,6 +89,8 @@ class JournalPane(Pane):
         self.max_lines = max_lines
         self.statuses = {label: journal.status for label, journal in self.journals.items()}
         self.subtitle = ""
+        self.scope_reason = ""
+        """Why the scope is one unit, when the console chose it ("after restart")."""
         self._unsubscribes: list[Callable[[], None]] = []
 
     @property
@@ -95,6 +111,7 @@ class JournalPane(Pane):
         super().on_mount()
         self.watch(self.view, "following", self._refresh_subtitle, init=False)
         self.watch(self.view, "unseen", self._refresh_subtitle, init=False)
+        self.watch(self.view, "trouble_elsewhere", self._refresh_subtitle, init=False)
         self._unsubscribes.append(
             self.journal_focus.subscribe(
                 lambda request: self.post_message(JournalFocusRequested(request))
@@ -146,18 +163,23 @@ class JournalPane(Pane):
             return
         if isinstance(request, ShowUnitJournal) and request.unit is None:
             self.show_unit(None)
+        elif isinstance(request, UnitActionFinished):
+            self.show_unit(request.unit, label, reason=f"after {request.action}")
         else:
             self.show_unit(request.unit, label)
 
-    def show_unit(self, unit: str | None, host: str | None = None) -> None:
+    def show_unit(self, unit: str | None, host: str | None = None, *, reason: str = "") -> None:
         """Show one unit's lines (None: all workers), from the newest. ``host``: that host's
-        unit, or with ``unit`` None all of that host's lines (None: every host)."""
+        unit, or with ``unit`` None all of that host's lines (None: every host); ``reason``:
+        why the console narrowed it, said in the subtitle."""
         journal = self.journals.get(host or self.hosts[0].label)
         if unit is not None and journal is not None:
             journal.include_unit(unit)  # a unit outside the scope so far joins it
         view = self.view
         view.unit_scope = unit
         view.host_scope = host if self.several else None
+        view.trouble_elsewhere = 0
+        self.scope_reason = reason if unit is not None else ""
         view.following = True
         view.rebuild()
         self._refresh_subtitle()
@@ -219,6 +241,10 @@ class JournalPane(Pane):
         self.view.wrap = not self.view.wrap
         self.view.rebuild()
 
+    def action_toggle_abilities(self) -> None:
+        self.view.fold_abilities = not self.view.fold_abilities
+        self.view.rebuild()
+
     def action_clear(self) -> None:
         self.view.clear()
 
@@ -267,10 +293,10 @@ class JournalPane(Pane):
 
     def _refresh_subtitle(self, *_: object) -> None:
         view = self.view
-        scope = view.unit_scope.removesuffix(".service") if view.unit_scope else ALL_SCOPE_WORDS
-        if view.host_scope is not None:
-            scope = f"{view.host_scope} {scope}" if view.unit_scope else f"{view.host_scope}"
-        parts = [scope]
+        parts = [self._scope_words()]
+        if view.trouble_elsewhere:
+            count = view.trouble_elsewhere
+            parts.append(f"{count:,} problem{'s' if count != 1 else ''} elsewhere")
         if view.line_filter is not None:
             parts.append(f"filter {view.line_filter.text}")
         troubled = [(label, s) for label, s in self.statuses.items() if not s.healthy]
@@ -287,3 +313,18 @@ class JournalPane(Pane):
         if subtitle != self.subtitle:
             self.subtitle = subtitle
             self.border_subtitle = Text(subtitle)  # plain text: filters and errors hold "["
+
+    def _scope_words(self) -> str:
+        """Whose lines: all workers, or "only <unit>" and the key back to all of them."""
+        view = self.view
+        if view.unit_scope is None and view.host_scope is None:
+            return ALL_SCOPE_WORDS
+        if view.unit_scope is None:
+            scope = f"only {view.host_scope}"
+        else:
+            unit = view.unit_scope.removesuffix(".service")
+            host = f"{view.host_scope} " if view.host_scope is not None else ""
+            scope = f"only {host}{unit}"
+            if self.scope_reason:
+                scope = f"{scope}, {self.scope_reason}"
+        return f"{scope} · a: {ALL_SCOPE_WORDS}"
