@@ -11,6 +11,7 @@ Everything here blocks: call it from a thread, never from the UI's event loop.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,7 +36,7 @@ from atomctl_tui.systemd.bus import (
     SystemdCalls,
     describe_dbus_error,
 )
-from atomctl_tui.systemd.units import UnitWatch, is_template, matches
+from atomctl_tui.systemd.units import UnitsUpdate, UnitWatch, is_template, matches
 
 if TYPE_CHECKING:
     from atomctl_tui.systemd.unit_source import UnitSource
@@ -65,10 +66,71 @@ JOB_METHODS = {
 # Asked for confirmation first (and so is any action on several units).
 CONFIRMED_ACTIONS = frozenset({Action.STOP, Action.RESTART, Action.DISABLE, Action.REMOVE_WORKER})
 
+NOT_CONNECTED = "not-connected"  # an outcome's result: refused, nothing was sent
+
 POLKIT_HINT = (
     "run atomctl-tui as root (sudo), or allow your user with a polkit rule for"
     " org.freedesktop.systemd1.manage-units limited to the atom-worker units (see the README)"
 )
+
+
+class NotConnected(Exception):
+    """Refused before anything was sent: the host, or its systemd, is not connected now.
+    Never queued for later: an action runs now or not at all. The message says why."""
+
+
+def not_connected_words(host_label: str, why: str) -> str:
+    """``lab-b is not connected: nothing was sent (why)``."""
+    return f"{host_label} is not connected: nothing was sent ({why})"
+
+
+class ConnectionGuard:
+    """Which connection of a ``UnitWatch``'s bus is up, from the watch's updates (``take``).
+
+    The bus runs submitted work whenever it is next connected: work asked for while it was
+    down would run after the reconnection, unseen. Work pinned here (``pin``) runs on the
+    connection that was up when it was asked for, or not at all. The bus tells its watch of
+    each new connection before it runs any work on it, on its own thread, so the check is
+    exact.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._connected = False
+        self._why = "not connected to systemd yet"
+        self._connection = 0  # counts the connections made
+
+    def take(self, update: UnitsUpdate) -> None:
+        status = update.status
+        if status is None:
+            return
+        with self._lock:
+            if status.connected and not self._connected:
+                self._connection += 1
+            self._connected = status.connected
+            self._why = status.detail or "not connected to systemd"
+
+    def pin(self) -> PinnedConnection:
+        """The connection up now (when the action is asked for)."""
+        with self._lock:
+            return PinnedConnection(self, self._connection if self._connected else None)
+
+    def check(self, connection: int | None) -> None:
+        """Raises ``NotConnected`` unless ``connection`` is the one up now."""
+        with self._lock:
+            if not self._connected:
+                raise NotConnected(self._why)
+            if connection is None or connection != self._connection:
+                raise NotConnected("the connection to systemd was lost, and made again since")
+
+
+@dataclass(frozen=True)
+class PinnedConnection:
+    guard: ConnectionGuard
+    connection: int | None  # None: none was up
+
+    def check(self) -> None:
+        self.guard.check(self.connection)
 
 
 @dataclass(frozen=True)
@@ -92,11 +154,24 @@ class UnitActions:
     """
 
     def __init__(
-        self, watch: UnitSource, worker_patterns: Sequence[str], *, user: str | None = None
+        self,
+        watch: UnitSource,
+        worker_patterns: Sequence[str],
+        *,
+        user: str | None = None,
+        pinned: PinnedConnection | None = None,
     ) -> None:
+        """``pinned``: send calls on that connection only; refuse them (``NotConnected``)
+        once it is gone."""
         self.watch = watch
         self.worker_patterns = tuple(worker_patterns)
         self.user = user
+        self.pinned = pinned
+
+    def connection_trouble(self) -> str | None:
+        """Why nothing could be sent to the host now, in words; None when it is connected,
+        or when that is not known here (``ProcessUnitActions`` knows)."""
+        return None
 
     def perform(self, action: Action, units: Sequence[str]) -> list[Outcome]:
         """Do ``action`` on each unit; one audited outcome per unit."""
@@ -241,11 +316,24 @@ class UnitActions:
 
     def _submit(self, work: Callable[[SystemdCalls], T]) -> Future[T]:
         bus = self._bus_watch().bus
+        failed: Future[T] = Future()
         if bus is None:
-            failed: Future[T] = Future()
             failed.set_exception(BusUnavailable("the console is not connected to systemd"))
             return failed
-        return bus.submit(work)
+        pinned = self.pinned
+        if pinned is None:
+            return bus.submit(work)
+        try:
+            pinned.check()
+        except NotConnected as exc:
+            failed.set_exception(exc)
+            return failed
+
+        def on_the_same_connection(calls: SystemdCalls) -> T:
+            pinned.check()  # on the bus thread, just before anything is sent
+            return work(calls)
+
+        return bus.submit(on_the_same_connection)
 
     def _call(self, work: Callable[[SystemdCalls], T]) -> T:
         return _wait(self._submit(work), CALL_TIMEOUT_SECONDS)
@@ -255,7 +343,7 @@ class UnitActions:
         return Outcome(unit, action, result, message)
 
     def _audited(self, outcome: Outcome) -> Outcome:
-        if not outcome.unit:
+        if not outcome.unit or outcome.result == NOT_CONNECTED:
             return outcome  # nothing was acted on
         try:
             audit.record(
@@ -281,6 +369,8 @@ def describe_failure(
         return "access-denied", f"Not allowed to {action} {unit} on {host_label}: {POLKIT_HINT}."
     if isinstance(exc, DBusNoSuchUnitError):
         return "no-such-unit", f"{action} {unit}: no such unit on {host_label}; nothing changed."
+    if isinstance(exc, NotConnected):
+        return NOT_CONNECTED, f"{action} {unit}: {not_connected_words(host_label, str(exc))}."
     if isinstance(exc, ReadOnlyError):
         return "read-only", f"{action} {unit}: refused, the console runs read-only."
     if isinstance(exc, BusUnavailable):

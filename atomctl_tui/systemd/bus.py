@@ -193,6 +193,8 @@ class SystemdBus:
         self._received: list[Signal] = []
         self._signals_seen = 0
         self._stopping = threading.Event()
+        self._connected = threading.Event()
+        """Set while a connection serves work: work is refused, never kept, without one."""
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)
         self._wake_lock = threading.Lock()
@@ -220,6 +222,10 @@ class SystemdBus:
         done: Future[T] = Future()
         if self._stopping.is_set():
             done.set_exception(BusUnavailable("the connection to systemd is closed"))
+            return done
+        if not self._connected.is_set():
+            # Kept, it would run unseen whenever the connection came back.
+            done.set_exception(BusUnavailable("not connected to systemd: nothing was sent"))
             return done
         self._work.put((work, done))
         self._wake()
@@ -257,6 +263,7 @@ class SystemdBus:
                 self._stopping.wait(retry)
                 retry = min(retry * 2, MAX_RETRY_SECONDS)
             finally:
+                self._connected.clear()
                 self._fail_pending(BusUnavailable("the connection to systemd was lost"))
                 dbus.close()
         self._fail_pending(BusUnavailable("the connection to systemd is closed"))
@@ -281,6 +288,7 @@ class SystemdBus:
 
     def _serve(self, dbus: DBus) -> None:
         calls = SystemdCalls(dbus, read_only=self.read_only, jobs=self._jobs)
+        self._connected.set()
         self._client.status(ConnectionStatus(connected=True))
         self._client.connected(calls)
         next_resync = time.monotonic() + self._resync_seconds

@@ -11,6 +11,11 @@ host's ``UnitWatch`` runs in a child Python process, and the console keeps a mir
 - the console's ``ProcessUnitWatch`` is a ``UnitSource`` like ``UnitWatch`` (subscribe,
   snapshot, templates, actions), so the panes do not know where the bus lives.
 
+An action is performed now or refused in words, never kept to run once the host is back: the
+console refuses it when the child, or the child's bus, is not connected (``NotConnected``);
+the child refuses it when its bus is down, or was lost and made again before the call went
+out (``ConnectionGuard``: the connection up when the request arrived, or none).
+
 They talk over a socket pair with ``multiprocessing.connection`` framing (pickles, between
 two processes of this same program). The child has no terminal (a new session, so ssh can
 never prompt) and ends when the socket closes, that is when the console ends, however it
@@ -41,7 +46,10 @@ from atomctl_tui.systemd.actions import (
     CALL_TIMEOUT_SECONDS,
     JOB_TIMEOUT_SECONDS,
     Action,
+    ConnectionGuard,
+    NotConnected,
     Outcome,
+    PinnedConnection,
     UnitActions,
 )
 from atomctl_tui.systemd.bus import (
@@ -140,6 +148,17 @@ class ProcessUnitWatch:
     def actions(self, worker_patterns: Sequence[str], *, user: str | None = None) -> UnitActions:
         return ProcessUnitActions(self, worker_patterns, user=user)
 
+    def connection_trouble(self) -> str | None:
+        """Why an action could not be sent to the host now (its child, or the child's bus,
+        is not connected), in words; None when it could."""
+        with self._lock:
+            status = self._status
+        if self._connection is None:
+            return f"its systemd process is not running ({status.detail})"
+        if not status.connected:
+            return status.detail or "not connected to systemd"
+        return None
+
     def perform(
         self,
         action: Action,
@@ -147,7 +166,11 @@ class ProcessUnitWatch:
         worker_patterns: Sequence[str],
         user: str | None,
     ) -> list[Outcome]:
-        """Have the child perform ``action``; its outcomes. Blocks: call it from a thread."""
+        """Have the child perform ``action``; its outcomes. Blocks: call it from a thread.
+        Raises ``NotConnected`` at once, sending nothing, when the host is not connected."""
+        trouble = self.connection_trouble()
+        if trouble is not None:
+            raise NotConnected(trouble)
         request_id = next(self._request_ids)
         answer: Future[list[Outcome]] = Future()
         with self._lock:
@@ -157,7 +180,7 @@ class ProcessUnitWatch:
         except (OSError, BusUnavailable) as exc:
             with self._lock:
                 self._requests.pop(request_id, None)
-            raise BusUnavailable(f"the systemd process for {self.host.label} is down") from exc
+            raise NotConnected("its systemd process ended") from exc
         try:
             # A whole action: its calls and the jobs it waits for.
             return answer.result(timeout=CALL_TIMEOUT_SECONDS + JOB_TIMEOUT_SECONDS)
@@ -307,6 +330,9 @@ class ProcessUnitActions(UnitActions):
 
     watch: ProcessUnitWatch
 
+    def connection_trouble(self) -> str | None:
+        return self.watch.connection_trouble()
+
     def perform(self, action: Action, units: Sequence[str]) -> list[Outcome]:
         try:
             return self.watch.perform(action, units, self.worker_patterns, self.user)
@@ -339,10 +365,17 @@ def child_main(fd: int) -> None:
         with send_lock, contextlib.suppress(OSError):  # the console is gone: recv() ends us
             connection.send(message)
 
-    unsubscribe = watch.subscribe(lambda update: send(("update", update)))
+    guard = ConnectionGuard()
+
+    def relay(update: UnitsUpdate) -> None:
+        guard.take(update)
+        send(("update", update))
+
+    unsubscribe = watch.subscribe(relay)
     pool = ThreadPoolExecutor(ACTION_THREADS)
 
     def perform(
+        pinned: PinnedConnection,
         request_id: int,
         action: Action,
         units: list[str],
@@ -350,7 +383,8 @@ def child_main(fd: int) -> None:
         user: str | None,
     ) -> None:
         try:
-            outcomes = UnitActions(watch, worker_patterns, user=user).perform(action, units)
+            actions = UnitActions(watch, worker_patterns, user=user, pinned=pinned)
+            outcomes = actions.perform(action, units)
         except Exception as exc:  # a bug must not leave the console waiting
             send(("answer", request_id, None, f"{type(exc).__name__}: {exc}"))
         else:
@@ -360,7 +394,9 @@ def child_main(fd: int) -> None:
         while True:
             message = connection.recv()
             if message[0] == "perform":
-                pool.submit(perform, *message[1:])
+                # Pinned on arrival: one that waits for a free thread across a reconnection
+                # is refused, not run late.
+                pool.submit(perform, guard.pin(), *message[1:])
     except (EOFError, OSError):
         pass
     finally:

@@ -11,6 +11,10 @@ interval, its Restart=, and its starts counted from its journal) — in the ques
 there is one: a single start is not asked, since its count can be stale (a reset-failed made
 outside the console leaves no line). ``notes``: more words from the caller (what restarting
 the job server does to its queue).
+
+A host that is not connected is refused at once, in words, and nothing is sent to it: before
+the question (it is not asked for that host), and again once it is answered (the host may have
+gone meanwhile). Nothing waits for a host to come back: an action runs now or not at all.
 """
 
 from __future__ import annotations
@@ -23,7 +27,14 @@ from textual.widget import Widget
 
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.worker_activity import RunningJob
-from atomctl_tui.systemd.actions import CONFIRMED_ACTIONS, Action, Outcome, UnitActions
+from atomctl_tui.systemd.actions import (
+    CONFIRMED_ACTIONS,
+    NOT_CONNECTED,
+    Action,
+    Outcome,
+    UnitActions,
+    not_connected_words,
+)
 from atomctl_tui.systemd.start_limit import StartBudget, budget_of, budget_words, counted
 from atomctl_tui.systemd.unit_text import unit_label
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
@@ -38,9 +49,16 @@ LABELS = {
     Action.ADD_WORKER: "Add worker",
     Action.REMOVE_WORKER: "Remove",
 }
+# (for one unit, for several)
 EXPLANATIONS = {
-    Action.REMOVE_WORKER: "Each is stopped, then disabled so it stays off after a reboot.",
-    Action.DISABLE: "It keeps running now, but will not start at boot.",
+    Action.REMOVE_WORKER: (
+        "It is stopped, then disabled so it stays off after a reboot.",
+        "Each is stopped, then disabled so they stay off after a reboot.",
+    ),
+    Action.DISABLE: (
+        "It keeps running now, but will not start at boot.",
+        "They keep running now, but will not start at boot.",
+    ),
 }
 LISTED_AT_MOST = 6
 # What each of these does to the job a worker is running, in the question's words.
@@ -55,6 +73,8 @@ STARTING = frozenset({Action.START, Action.RESTART})
 HostUnits = tuple[UnitActions, Sequence[str]]
 # (host label, unit) -> the AtoM job the unit's worker is running now, if any.
 JobLookup = Callable[[str, str], RunningJob | None]
+# host label -> why nothing can be sent to that host now, in words; None when connected.
+HostTrouble = Callable[[str], str | None]
 
 
 def for_how_long(seconds: float) -> str:
@@ -74,9 +94,12 @@ def job_words(action: Action, host_label: str, job: RunningJob, now: float, name
     what = job.name or "an AtoM job"
     details = [f"job {job.job_id}" if job.job_id else "", f"for {for_how_long(now - job.since)}"]
     where = f" on {host_label}" if host_label else ""
+    # What gearmand does then was measured (docs/atom-worker.md): the job goes back to its
+    # queue, and a capable worker runs it again from its start.
     return (
         f"{unit_label(name)}{where} is running {what} ({', '.join(d for d in details if d)}):"
-        f" {ABORTING[action]} it aborts that job."
+        f" {ABORTING[action]} it aborts that job. gearmand queues it again and a free worker"
+        " runs it again from the start, or it waits until one is free."
     )
 
 
@@ -143,8 +166,10 @@ def question(action: Action, groups: Sequence[HostUnits]) -> str:
             f"{actions.watch.host.label}: {unit}" for actions, units in groups for unit in units
         ]
         text = f"{label} these {count} units on {len(groups)} hosts?" + _listed(named)
-    explanation = EXPLANATIONS.get(action)
-    return f"{text}\n{explanation}" if explanation else text
+    explanations = EXPLANATIONS.get(action)
+    if explanations is None:
+        return text
+    return f"{text}\n{explanations[0] if count == 1 else explanations[1]}"
 
 
 def _listed(names: Sequence[str]) -> str:
@@ -157,6 +182,35 @@ def needs_confirmation(action: Action, groups: Sequence[HostUnits]) -> bool:
     return action in CONFIRMED_ACTIONS or sum(len(units) for _, units in groups) > 1
 
 
+def trouble_of(actions: UnitActions, host_trouble: HostTrouble | None) -> str | None:
+    """Why nothing can be sent to ``actions``' host now; None when it can."""
+    label = actions.watch.host.label
+    return (host_trouble(label) if host_trouble is not None else None) or (
+        actions.connection_trouble()
+    )
+
+
+def refuse_disconnected(
+    widget: Widget, action: Action, groups: Sequence[HostUnits], host_trouble: HostTrouble | None
+) -> tuple[list[HostUnits], list[Outcome]]:
+    """The groups whose host is connected; for the others, their refusals, said now."""
+    connected: list[HostUnits] = []
+    refused: list[Outcome] = []
+    for actions, units in groups:
+        why = trouble_of(actions, host_trouble)
+        if why is None:
+            connected.append((actions, units))
+            continue
+        label = actions.watch.host.label
+        what = f"{LABELS[action]} {units[0]}" if len(units) == 1 else LABELS[action]
+        if len(units) > 1:
+            what += f" ({len(units)} units)"
+        words = f"{what}: {not_connected_words(label, why)}."
+        widget.notify(words, severity="error", timeout=15, markup=False)
+        refused.extend(Outcome(unit, action, NOT_CONNECTED, words) for unit in units or [""])
+    return connected, refused
+
+
 async def run_unit_action(
     widget: Widget,
     groups: Sequence[HostUnits],
@@ -165,8 +219,15 @@ async def run_unit_action(
     *,
     running_jobs: JobLookup | None = None,
     notes: Sequence[str] = (),
+    host_trouble: HostTrouble | None = None,
 ) -> list[Outcome]:
-    """Run in a worker of ``widget`` (the confirmation waits for its screen)."""
+    """Run in a worker of ``widget`` (the confirmation waits for its screen).
+
+    ``host_trouble``: what the caller knows of each host's connection (its SSH connection),
+    besides what the actions know. The outcomes include the refusals (``NOT_CONNECTED``)."""
+    groups, refused = refuse_disconnected(widget, action, groups, host_trouble)
+    if not groups:
+        return refused
     jobs = running_job_words(action, groups, running_jobs, time.time())
     if needs_confirmation(action, groups) or jobs:
         budgets = await start_budgets(action, groups)
@@ -174,11 +235,14 @@ async def run_unit_action(
         ask = ConfirmScreen(words, LABELS[action])
         if not await widget.app.push_screen_wait(ask):
             widget.notify(f"{LABELS[action]}: cancelled, nothing changed.", timeout=3, markup=False)
-            return []
+            return refused
+        # The host may have gone while the question was open.
+        groups, gone = refuse_disconnected(widget, action, groups, host_trouble)
+        refused += gone
     results = await asyncio.gather(
         *(asyncio.to_thread(actions.perform, action, list(units)) for actions, units in groups)
     )
-    outcomes = []
+    outcomes = refused
     for (actions, _units), host_outcomes in zip(groups, results, strict=True):
         report(widget, host_outcomes, actions.watch.host.label, journal_focus)
         outcomes.extend(host_outcomes)
@@ -200,5 +264,6 @@ def report(
             widget.notify(outcome.message, severity="error", timeout=15, markup=False)
         if outcome.audit_error:
             widget.notify(outcome.audit_error, severity="warning", timeout=15, markup=False)
-        if outcome.unit:
+        # A refused action did nothing: the Journal pane keeps what it shows.
+        if outcome.unit and outcome.result != NOT_CONNECTED:
             journal_focus.action_finished(outcome.unit, outcome.action, outcome.result, host_label)

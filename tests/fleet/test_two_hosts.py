@@ -21,16 +21,19 @@ from atomctl_tui.lab.two_labs import (
     point_workers_at,
     reset_start_limits,
 )
+from atomctl_tui.systemd.actions import NOT_CONNECTED, Action
 from atomctl_tui.systemd.audit import AUDIT_IDENTIFIER
+from atomctl_tui.systemd.unit_text import uptime_text
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server.pane import JobServerPane
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen
 from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.queues.pane import QueuesPane
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from tests.fleet.fleet_console import fleet_console
 from tests.lab_units import BOOT_WORKERS, main_pid
-from tests.labs import boot, inside, lab_cli, unique_name
+from tests.labs import boot, inside, lab_cli, unique_name, unit_property
 from tests.ui.screen_text import screen_text
 from tests.ui.workers_console import SMALL_TERMINAL, WorkersConsole
 from tests.waiting import wait_until_async
@@ -225,3 +228,104 @@ async def test_a_lost_host_leaves_the_other_alone_and_comes_back_by_itself(labs)
             await pilot.pause()
     reset_start_limits(labs.a)
     reset_start_limits(labs.b)
+
+
+def started(lab: LabState) -> dict[str, tuple[int, str]]:
+    """Each boot worker's MainPID and InvocationID (a new one at every start)."""
+    return {
+        unit: (main_pid(lab, unit), unit_property(lab, unit, "InvocationID"))
+        for unit in BOOT_WORKERS
+    }
+
+
+async def test_an_action_on_a_lost_host_is_refused_at_once_and_never_runs_when_it_is_back(labs):
+    """Asked while B is connected, confirmed once it is not: refused in words, and nothing
+    happens to B when it comes back. Meanwhile B's rows look stale and its Gearman cells,
+    from a job server reached through B's SSH connection, are unknown."""
+    before_b = started(labs.b)
+    with fleet_console(console_args(labs)) as app:
+        async with app.run_test(size=SMALL_TERMINAL) as pilot:
+            console = WorkersConsole(app, pilot)
+            pane = console.pane
+            a1, b1 = pane.row_key(labs.label_a, W1), pane.row_key(labs.label_b, W1)
+            for key in (a1, b1):
+                await console.wait_cell(key, "gearman", ABILITIES)
+            status = pane.query_one("#workers-status")
+            await console.focus_workers()
+            await console.go_to(b1)
+            await pilot.press("r")
+            await wait_until_async(
+                lambda: isinstance(app.screen, ConfirmScreen), what="the question"
+            )
+            actions_b = pane.actions[labs.label_b]
+            try:
+                await asyncio.to_thread(inside, labs.b, "systemctl", "stop", SSHD_UNIT)
+                await wait_until_async(
+                    lambda: host_line(app, labs.label_b).startswith("disconnected"),
+                    timeout=10,
+                    what=f"B disconnected (is {host_line(app, labs.label_b)!r})",
+                )
+                await pilot.press("y")
+                said = await console.wait_notification("nothing was sent", timeout=5)
+                assert said.startswith(
+                    f"Restart {W1}: {labs.label_b} is not connected: nothing was sent"
+                )
+                # Known down now: the key is refused without a question.
+                await pilot.press("r")
+                await wait_until_async(
+                    lambda: (
+                        len([m for m in console.notifications() if "nothing was sent" in m]) == 2
+                    ),
+                    timeout=5,
+                    what=f"the second refusal (have {console.notifications()})",
+                )
+                assert not isinstance(app.screen, ConfirmScreen)
+                # Asked of the backend directly, past the pane's checks: refused there too.
+                await wait_until_async(
+                    lambda: actions_b.connection_trouble() is not None,
+                    timeout=10,
+                    what="B's systemd process not connected",
+                )
+                outcomes = await asyncio.to_thread(actions_b.perform, Action.RESTART, [W1])
+                assert [(o.unit, o.result) for o in outcomes] == [(W1, NOT_CONNECTED)]
+                assert f"{labs.label_b} is not connected: nothing was sent" in outcomes[0].message
+
+                # B's rows: dimmed, as of when it went, not counting; A's live.
+                await wait_until_async(
+                    lambda: (
+                        f"{labs.label_b}: " in str(status.render())
+                        and "rows as of" in str(status.render())
+                    ),
+                    what=f"B's rows said stale (status: {status.render()!r})",
+                )
+                assert pane.table.get_cell(b1, "state").style.dim
+                assert not pane.table.get_cell(a1, "state").style.dim
+                went = pane._stale_since[labs.label_b]
+                pane._tick()
+                await pilot.pause()
+                state_b1 = pane._states[b1]
+                assert console.cell(b1, "up") == uptime_text(state_b1, went)
+                # The job server entry through B's SSH connection is out of reach.
+                await console.wait_cell(b1, "gearman", "?")
+                assert console.cell(a1, "gearman") == ABILITIES
+            finally:
+                await asyncio.to_thread(inside, labs.b, "systemctl", "start", SSHD_UNIT)
+            await wait_until_async(
+                lambda: host_line(app, labs.label_b) == "connected",
+                timeout=30,
+                what=f"B back (is {host_line(app, labs.label_b)!r})",
+            )
+            await wait_until_async(
+                lambda: actions_b.connection_trouble() is None,
+                timeout=30,
+                what="B's systemd connected again",
+            )
+            await wait_until_async(
+                lambda: not pane.table.get_cell(b1, "state").style.dim, what="B's rows live"
+            )
+            # B's actions go through one queue, in order: once this one is done, anything
+            # kept from before would have been sent already.
+            outcomes = await asyncio.to_thread(actions_b.perform, Action.RESET_FAILED, [W2])
+            assert [o.result for o in outcomes] == ["done"]
+            await console.wait_cell(b1, "gearman", ABILITIES)
+    assert started(labs.b) == before_b  # neither the confirmed restart nor the direct one ran

@@ -73,7 +73,7 @@ async def test_a_running_job_shows_and_its_stop_names_it(shared_lab):
         label = unit.removesuffix(".service")
         assert re.search(
             rf"{re.escape(label)} is running arFindingAidJob \(job {job_id}, for \d+ s\):"
-            r" stopping it aborts that job\.",
+            r" stopping it aborts that job\. gearmand queues it again",
             screen.question,
         ), screen.question
         await console.wait_notification(f"stop {unit}: done")
@@ -231,7 +231,7 @@ async def test_restarting_the_job_server_says_what_happens_to_its_queue(shared_l
             lambda: line.state is not None and line.state.main_pid, what="gearmand's MainPID"
         )
         line.focus()
-        await pilot.press("r")
+        await pilot.press("R")  # its restart key: `r` polls, in the Job server pane
         screen = await console.answer(confirm=False)
         # The lab's gearmand runs without -q (its drop-in's PARAMS): the queue is in memory.
         assert (

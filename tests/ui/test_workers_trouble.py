@@ -283,7 +283,7 @@ async def test_the_job_server_unit_restarts_from_its_own_line(shared_lab):
         line = app.query_one("#job-server-unit")
         await wait_until_async(lambda: "active" in str(line.render()), what="its state")
         line.focus()
-        await pilot.press("r")
+        await pilot.press("R")  # its restart key: `r` polls, in the Job server pane
         await console.answer(confirm=True)
         await console.wait_notification(f"restart {JOB_SERVER_UNIT}: done")
         assert main_pid(shared_lab, JOB_SERVER_UNIT) not in (0, before)

@@ -6,6 +6,12 @@ while units change underneath. With several hosts a Host column comes first, eve
 goes to the unit's own host, and a host that is down keeps its last known rows, with the
 reason above the table.
 
+Nothing unseen, nothing stale: a host whose systemd connection is down keeps its rows dimmed,
+their uptimes stopped, and the line above the table says as of when they are known; an action
+on such a host is refused at once, in words (``unit_action_flow``). While a job server is out
+of reach, a worker found on no reachable one is ``?`` in the Gearman column, not the last
+abilities seen.
+
 The Job column shows the AtoM job each worker is running, from that host's
 ``WorkerActivity`` (its journal), while the unit's MainPID is the worker that started it.
 Stop, restart and remove name that job in their question; "restart all" is a rolling restart
@@ -36,6 +42,7 @@ from atomctl_tui.gearman.registration import (
     registration_of,
 )
 from atomctl_tui.gearman.watch import JobServersWatch
+from atomctl_tui.health.findings import plural
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.worker_activity import ActivitySnapshot, RunningJob, WorkerActivity
 from atomctl_tui.systemd.actions import Action, Outcome, UnitActions
@@ -58,6 +65,7 @@ from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged
 from atomctl_tui.ui.unit_action_flow import (
     HostUnits,
     budget_lines,
+    refuse_disconnected,
     report,
     run_unit_action,
     running_job_words,
@@ -90,6 +98,8 @@ COLUMNS = (
 
 # A cell: its text and the component class that colours it ("" for none).
 Cell = tuple[str, str]
+# A cell as the table holds it: with whether its host's rows are stale (drawn dimmed).
+ShownCell = tuple[str, str, bool]
 
 # What `act` does to the selected rows, or the one under the cursor.
 ACTIONS = {
@@ -127,7 +137,13 @@ class WorkersPane(Pane, can_focus=False):
         "unit--inactive",
         "unit--warning",
         "unit--selected",
+        "unit--stale",
     }
+    DEFAULT_CSS = """
+    WorkersPane > .unit--stale {
+        text-style: dim;
+    }
+    """
     BINDINGS = [
         Binding("s", "act('start')", "Start", id="workers.start"),
         Binding("x", "act('stop')", "Stop", id="workers.stop"),
@@ -144,7 +160,11 @@ class WorkersPane(Pane, can_focus=False):
             id="workers.remove_worker",
         ),
         Binding("R", "restart_all", "Restart all", id="workers.restart_all"),
-        Binding("space", "toggle_selected", "Select", id="workers.select"),
+        # Space selects, then moves down, as htop's space tags a process and Midnight
+        # Commander's Insert selects a file: holding it selects a run of rows. The key's
+        # description says so, in the footer and the help.
+        Binding("space", "toggle_selected", "Select, move down", id="workers.select"),
+        Binding("escape", "clear_selection", "Clear selection", id="workers.clear_selection"),
         Binding("j", "journal", "Unit journal", id="workers.journal"),
         Binding("J", "journal_all", "All workers' journal", id="workers.journal_all"),
     ]
@@ -178,8 +198,11 @@ class WorkersPane(Pane, can_focus=False):
         self._selected: set[str] = set()
         # Each job server's latest connections, and the host its SSH connection reaches it by.
         self._gearman: dict[str, list[WorkerConnection]] | None = None
+        self._unreachable: set[str] = set()  # job servers whose last poll got no reply
         self._via: dict[str, str | None] = {}  # per server, the host its SSH goes through
         self._statuses: dict[str, ConnectionStatus] = {}
+        self._stale_since: dict[str, float] = {}
+        """Hosts whose systemd connection is down: when it went, their rows' time."""
         self._unsubscribes: list[Callable[[], None]] = []
         self._styles: dict[str, Style] = {}
         self._adding = False
@@ -194,7 +217,7 @@ class WorkersPane(Pane, can_focus=False):
         rolling = Static("", id="workers-rolling", markup=False)
         rolling.display = False
         yield rolling
-        self.table: KeyedTable[Cell] = KeyedTable(self._cell_text, id="workers-table")
+        self.table: KeyedTable[ShownCell] = KeyedTable(self._cell_text, id="workers-table")
         for key, header in self.columns:
             self.table.add_column(header, key=key)
         if self.several:
@@ -262,6 +285,7 @@ class WorkersPane(Pane, can_focus=False):
         label = message.host_label or self.fleet.members[0].label
         if update.status is not None:
             self._statuses[label] = update.status
+            self._set_stale(label, not update.status.connected)
             self._show_status()
         for name, state in update.changed.items():
             if self.is_worker(name):
@@ -273,26 +297,45 @@ class WorkersPane(Pane, can_focus=False):
             self._show_counts()
 
     def on_job_servers_polled(self, message: JobServersPolled) -> None:
-        """Each unit's MainPID is matched to the servers' connections."""
-        reachable = [s for s in message.snapshots if s.reachable]
-        if not reachable:
-            return  # unreachable: no reply, so nothing is known about workers
+        """Each unit's MainPID is matched to the servers' connections. An unreachable
+        server's last connections are forgotten: nothing is known of them now."""
         if self._gearman is None:
             self._gearman = {}
-        for snapshot in reachable:
-            self._gearman[snapshot.server] = list(snapshot.connections)
+        for snapshot in message.snapshots:
             self._via[snapshot.server] = snapshot.via
-        self._polls += 1
+            if snapshot.reachable:
+                self._gearman[snapshot.server] = list(snapshot.connections)
+                self._unreachable.discard(snapshot.server)
+            else:
+                self._gearman.pop(snapshot.server, None)
+                self._unreachable.add(snapshot.server)
+        if any(snapshot.reachable for snapshot in message.snapshots):
+            self._polls += 1
         for key in self._states:
             self._update_cells(key, {"gearman": self._gearman_cell(key)})
 
     def on_worker_activity_changed(self, message: WorkerActivityChanged) -> None:
         snapshot = message.snapshot
         self._jobs[snapshot.host_label] = snapshot
-        now = time.time()
+        now = self._now_of(snapshot.host_label)
         for key, host in self._hosts.items():
             if host == snapshot.host_label:
                 self._update_cells(key, {"job": self._job_cell(key, now)})
+
+    def _now_of(self, host_label: str) -> float:
+        """The time a host's rows are drawn at: now, or for a stale host when it went."""
+        return self._stale_since.get(host_label) or time.time()
+
+    def _set_stale(self, host_label: str, stale: bool) -> None:
+        if stale == (host_label in self._stale_since):
+            return
+        if stale:
+            self._stale_since[host_label] = time.time()
+        else:
+            del self._stale_since[host_label]
+        for key, host in self._hosts.items():
+            if host == host_label:
+                self._update_cells(key, self._row_cells(key))
 
     def _upsert(self, host_label: str, state: UnitState) -> None:
         key = self.row_key(host_label, state.name)
@@ -302,7 +345,8 @@ class WorkersPane(Pane, can_focus=False):
 
     def _update_cells(self, key: str, cells: dict[str, Cell]) -> None:
         """Show ``cells`` in row ``key`` (a new row needs them all); unchanged ones stay."""
-        self.table.upsert(key, cells)
+        stale = self._hosts[key] in self._stale_since
+        self.table.upsert(key, {column: (*cell, stale) for column, cell in cells.items()})
 
     def _remove(self, key: str) -> None:
         self.table.discard_row(key)
@@ -313,6 +357,8 @@ class WorkersPane(Pane, can_focus=False):
     def _tick(self) -> None:
         now = time.time()
         for key, state in self._states.items():
+            if self._hosts[key] in self._stale_since:
+                continue  # its uptime and job age stopped with what is known of it
             self._update_cells(
                 key, {"up": (uptime_text(state, now), ""), "job": self._job_cell(key, now)}
             )
@@ -320,17 +366,18 @@ class WorkersPane(Pane, can_focus=False):
 
     def _row_cells(self, key: str) -> dict[str, Cell]:
         state = self._states[key]
+        now = self._now_of(self._hosts[key])
         kind = f"unit--{state_kind(state)}"
         result = result_text(state)  # kept in sight while a unit is failed or restarting
         cells = {
             "sel": (SELECTED_MARK if key in self._selected else "", "unit--selected"),
             "unit": (unit_label(state.name), ""),
             "state": (f"{state_text(state)}: {result}" if result else state_text(state), kind),
-            "job": self._job_cell(key, time.time()),
+            "job": self._job_cell(key, now),
             "gearman": self._gearman_cell(key),
             "file": (state.unit_file_state, ""),
             "pid": (pid_text(state), ""),
-            "up": (uptime_text(state, time.time()), ""),
+            "up": (uptime_text(state, now), ""),
             "restarts": (restarts_text(state), ""),
             "mem": (memory_text(state), ""),
             "cpu": (cpu_text(state), ""),
@@ -375,13 +422,20 @@ class WorkersPane(Pane, can_focus=False):
             def owners(server: str, connection: WorkerConnection) -> frozenset[str]:
                 return fleet.owners(connection.ip, self._via.get(server))
 
-        return registration_of(
+        registration = registration_of(
             self._states[key], self._gearman, host=self._hosts[key], owners=owners
         )
+        if registration.kind is RegistrationKind.MISSING and self._unreachable:
+            # Not on any server that answered: it may be on one that did not.
+            return Registration(RegistrationKind.UNKNOWN)
+        return registration
 
-    def _cell_text(self, column: str, cell: Cell) -> Text:
-        text, component = cell
-        return Text(text, style=self._styles.get(component, ""), no_wrap=True)
+    def _cell_text(self, column: str, cell: ShownCell) -> Text:
+        text, component, stale = cell
+        style = self._styles.get(component, Style())
+        if stale:
+            style += self._styles.get("unit--stale", Style())
+        return Text(text, style=style, no_wrap=True)
 
     def _cache_styles(self) -> None:
         # Looked up once, not for each of thousands of cells; again when the theme changes.
@@ -399,7 +453,11 @@ class WorkersPane(Pane, can_focus=False):
 
     def _show_status(self) -> None:
         status = self.query_one("#workers-status", Static)
-        down = [(label, s.detail) for label, s in self._statuses.items() if not s.connected]
+        down = [
+            (label, s.detail + self._as_of(label))
+            for label, s in self._statuses.items()
+            if not s.connected
+        ]
         if self.several:
             words = "\n".join(f"{label}: {detail}" for label, detail in down)
         else:
@@ -407,11 +465,18 @@ class WorkersPane(Pane, can_focus=False):
         status.update(words)
         status.display = bool(down)
 
+    def _as_of(self, host_label: str) -> str:
+        """`` — rows as of 14:32:05``: for a host with rows, when they were last known."""
+        since = self._stale_since.get(host_label)
+        if since is None or host_label not in self._hosts.values():
+            return ""
+        return f" — rows as of {time.strftime('%H:%M:%S', time.localtime(since))}"
+
     def _show_counts(self) -> None:
         failed = sum(1 for s in self._states.values() if state_kind(s) == "failed")
-        parts = [f"{len(self._states)} units"]
+        parts = [plural(len(self._states), "unit")]
         if self.several:
-            parts.append(f"{len(self._statuses)} hosts")
+            parts.append(plural(len(self._statuses), "host"))
         if failed:
             parts.append(f"{failed} failed")
         if self._selected:
@@ -423,6 +488,9 @@ class WorkersPane(Pane, can_focus=False):
     # --- keys ---
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_selection":
+            # Without a selection Esc is not this pane's: it goes on to the screen's bindings.
+            return bool(self._selected)
         # In --read-only no action is offered: hidden from the footer, the help and the palette.
         return not (action in MUTATING_ACTIONS and self.read_only)
 
@@ -457,11 +525,29 @@ class WorkersPane(Pane, can_focus=False):
 
     async def _act_and_clear(self, action: Action, keys: Sequence[str]) -> None:
         outcomes = await run_unit_action(
-            self, self._by_host(keys), action, self.journal_focus, running_jobs=self.running_job
+            self,
+            self._by_host(keys),
+            action,
+            self.journal_focus,
+            running_jobs=self.running_job,
+            host_trouble=self.host_trouble,
         )
         if outcomes:
             for key in keys:
-                self._set_selected(key, False)
+                # A refused host's rows stay selected: nothing was done to them.
+                if key in self._hosts and self.host_trouble(self._hosts[key]) is None:
+                    self._set_selected(key, False)
+
+    def host_trouble(self, host_label: str) -> str | None:
+        """Why nothing can be sent to a host now (its SSH connection, its systemd), in
+        words; None when it is connected."""
+        link = self.fleet.member(host_label).link
+        if link is not None and not link.status.connected:
+            return f"SSH {link.status.text}"
+        status = self._statuses.get(host_label)
+        if status is not None and not status.connected:
+            return status.detail or "not connected to systemd"
+        return None
 
     def action_act(self, name: str) -> None:
         self._act(ACTIONS[name], self.targets())
@@ -489,10 +575,15 @@ class WorkersPane(Pane, can_focus=False):
             self._rolling.cancel()
             self._show_rolling("Rolling restart: cancelling after the current step…")
             return
-        groups = [(actions, actions.running_workers()) for actions in self.actions.values()]
-        groups = [(actions, units) for actions, units in groups if units]
+        running: list[HostUnits] = [
+            (actions, actions.running_workers()) for actions in self.actions.values()
+        ]
+        groups, refused = refuse_disconnected(
+            self, Action.RESTART, [group for group in running if group[1]], self.host_trouble
+        )
         if not groups:
-            self.notify("No worker is running: nothing to restart.", severity="warning")
+            if not refused:
+                self.notify("No worker is running: nothing to restart.", severity="warning")
             return
         self.run_worker(self._restart_all(groups), group="unit-actions")
 
@@ -518,7 +609,9 @@ class WorkersPane(Pane, can_focus=False):
             '"When jobs end": each worker waits until its current job ends, then restarts;'
             " it may have taken a new job by then, which the restart aborts.",
         ]
-        ask = ConfirmScreen("\n".join(words), "Restart now", other_label="When jobs end")
+        ask = ConfirmScreen(
+            "\n".join(words), "Restart now", other_label="When jobs end", other_key="w"
+        )
         if not await self.app.push_screen_wait(ask):
             self.notify("Restart all: cancelled, nothing changed.", timeout=3, markup=False)
             return
@@ -529,6 +622,7 @@ class WorkersPane(Pane, can_focus=False):
             registered_since=self._registered_since,
             polls=lambda: self._polls,
             running_jobs=self.running_job,
+            host_trouble=self.host_trouble,
             show=self._show_rolling,
             report=self._report_outcomes,
         )
@@ -555,7 +649,11 @@ class WorkersPane(Pane, can_focus=False):
         current = self.current_key()
         if current is not None:
             self._set_selected(current, current not in self._selected)
-            self.table.action_cursor_down()
+            self.table.action_cursor_down()  # as its description says (see BINDINGS)
+
+    def action_clear_selection(self) -> None:
+        for key in list(self._selected):
+            self._set_selected(key, False)
 
     def _set_selected(self, key: str, selected: bool) -> None:
         if key not in self.table.shown:
@@ -566,6 +664,7 @@ class WorkersPane(Pane, can_focus=False):
             self._selected.discard(key)
         self._update_cells(key, {"sel": (SELECTED_MARK if selected else "", "unit--selected")})
         self._show_counts()
+        self.refresh_bindings()  # Esc clears a selection: offered only while there is one
 
     def action_journal(self) -> None:
         current = self.current_key()

@@ -8,7 +8,8 @@ restart then aborts — the question says so.
 
 Nothing runs unseen: every step is shown (``show``) while it runs, each restart's outcome is
 reported like any action's, and ``cancel()`` stops it before the next step. A restart that
-fails, or a worker that does not register within ``REGISTER_TIMEOUT_SECONDS``, stops it too:
+fails, a host that is not connected when its turn comes (nothing is sent to it, nothing waits
+for it), or a worker that does not register within ``REGISTER_TIMEOUT_SECONDS``, stops it too:
 going on could leave AtoM with no worker at all.
 """
 
@@ -18,9 +19,10 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from atomctl_tui.systemd.actions import Action, Outcome, UnitActions
+from atomctl_tui.health.findings import plural
+from atomctl_tui.systemd.actions import Action, Outcome, UnitActions, not_connected_words
 from atomctl_tui.systemd.unit_text import unit_label
-from atomctl_tui.ui.unit_action_flow import JobLookup
+from atomctl_tui.ui.unit_action_flow import HostTrouble, JobLookup, trouble_of
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 WAIT_STEP_SECONDS = 0.25
@@ -43,6 +45,7 @@ class RollingRestart:
         registered_since: Callable[[str, str, int], bool],
         polls: Callable[[], int],
         running_jobs: JobLookup,
+        host_trouble: HostTrouble,
         show: Callable[[str], None],
         report: Callable[[Sequence[Outcome], str], None],
     ) -> None:
@@ -54,6 +57,7 @@ class RollingRestart:
         self._registered_since = registered_since
         self._polls = polls
         self._running_jobs = running_jobs
+        self._host_trouble = host_trouble
         self._show = show
         self._report = report
         self.cancelled = False
@@ -73,6 +77,9 @@ class RollingRestart:
                 return self._stopped("cancelled", index)
             if self.cancelled:
                 return self._stopped("cancelled", index)
+            trouble = trouble_of(step.actions, self._host_trouble)
+            if trouble is not None:
+                return self._stopped(not_connected_words(step.host_label, trouble), index)
             self._show(f"{where}: restarting (R cancels after this step)")
             old_pid = self._main_pid(step.host_label, step.unit)
             outcomes = await asyncio.to_thread(step.actions.perform, Action.RESTART, [step.unit])
@@ -90,7 +97,8 @@ class RollingRestart:
                     index + 1,
                 )
             self.done = index + 1
-        return f"Rolling restart done: {len(self.steps)} workers restarted, one at a time."
+        restarted = plural(len(self.steps), "worker")
+        return f"Rolling restart done: {restarted} restarted, one at a time."
 
     def _stopped(self, why: str, next_index: int) -> str:
         left = [unit_label(step.unit) for step in self.steps[next_index:]]
