@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
 from atomctl_tui.atom import site_prefix
 from tests.gearman_lab import closed_port, gearadmin_table, worker_units
-from tests.labs import unit_property
+from tests.labs import inside, unit_property
 
 CLI = os.path.join(os.path.dirname(sys.executable), "atomctl-tui")
 
@@ -89,3 +90,50 @@ def test_options_are_taken_before_and_after_the_subcommand(lab):
     )
     servers = [s["server"] for s in json.loads(result.stdout)["servers"]]
     assert servers == [lab.gearman_server, f"[::1]:{port}"]
+
+
+def status_on_the_lab(lab, *args: str) -> subprocess.CompletedProcess[str]:
+    """`status` run on the lab's own machine (its namespaces): its /proc, its systemd."""
+    command = lab.nsenter("env", "XDG_CONFIG_HOME=/nonexistent/atomctl-tui-tests", CLI, "status")
+    return subprocess.run(
+        [*command, "--gearman", lab.gearman_server, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.lab
+def test_status_says_when_gearmand_started_and_how_the_units_are(lab):
+    result = status_on_the_lab(lab, "--json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    (server,) = document["servers"]
+    started = datetime.strptime(server["started"], "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    when = unit_property(lab, "gearman-job-server.service", "ExecMainStartTimestamp")
+    assert abs(started - int(inside(lab, "date", "-d", when, "+%s"))) < 1.5
+    units = {unit["unit"]: unit for unit in document["units"]["units"]}
+    assert document["units"]["error"] is None
+    running = {"gearman-job-server.service", *worker_units(lab)}
+    assert running <= set(units)  # with the lab's atom-worker.service, stopped and disabled
+    for name in running:
+        unit = units[name]
+        assert unit["state"] == "active", unit
+        assert unit["main_pid"] == int(unit_property(lab, name, "MainPID"))
+
+    text = status_on_the_lab(lab).stdout
+    assert f"up since {server['started']}" in text
+    assert f"units on {document['units']['host']}:" in text
+    for name in worker_units(lab):
+        label = name.removesuffix(".service")
+        assert any(line.split()[:2] == [label, "active"] for line in text.splitlines()), text
+
+
+@pytest.mark.lab
+def test_status_on_another_machine_than_gearmands_does_not_invent_its_start(lab):
+    # From outside the lab, gearmand's pid names another process (or none) in this /proc.
+    result = run_status("--json", "--gearman", lab.gearman_server)
+    (server,) = json.loads(result.stdout)["servers"]
+    assert server["reachable"] is True and server["started"] is None
+    assert "up since ?" in run_status("--gearman", lab.gearman_server).stdout

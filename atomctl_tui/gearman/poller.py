@@ -3,6 +3,8 @@
 A poll asks ``getpid`` (its round trip is the server's response time), ``status``,
 ``prioritystatus`` and ``workers``; ``version`` is asked once per connection. Servers are
 polled concurrently, each with its own client, so a silent server never delays another.
+When gearmand started is read once per pid on the host it runs on (``gearmand_start.py``), in
+a thread: a poll waits for it a moment at most, the next poll has it otherwise.
 
 A snapshot keeps at most ``MAX_FUNCTIONS_KEPT`` functions of a server, the busiest (waiting,
 then running jobs, then workers): a server that lists 100,000 functions costs every pane, the
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ from atomctl_tui.gearman.admin import (
     GearmanAdminClient,
     GearmanAdminError,
 )
+from atomctl_tui.gearman.gearmand_start import StartReader
 from atomctl_tui.gearman.servers import ServerAddress
 from atomctl_tui.gearman.snapshot import (
     FunctionStats,
@@ -44,6 +47,8 @@ Replies = tuple[tuple[FunctionStatus, ...], tuple[FunctionPriorities, ...]]
 # Far more than any AtoM site has (a few dozen) or a table is read for; see benchmarks/README.md
 # "Many functions" for what 100,000 cost with this bound.
 MAX_FUNCTIONS_KEPT = 2_000
+START_WAIT_SECONDS = 0.5  # what a poll waits for gearmand's start to be read, at most
+START_RETRY_SECONDS = 60.0  # when it could not be read: asked again after this long
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class ServerPoller:
         unix_path: Path | None = None,
         via: str | None = None,
         blocked: Callable[[], str | None] | None = None,
+        start_of: StartReader | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         clock: Callable[[], float] = time.time,
@@ -76,6 +82,8 @@ class ServerPoller:
         self.name = name or str(address)
         self.via = via  # the host whose SSH connection reaches the server (unix_path), if any
         self.blocked = blocked  # why the way to the server is down now (no SSH), if it is
+        self.start_of = start_of
+        """Reads when gearmand started on the host it runs on (blocks); None: no such host."""
         self.client = GearmanAdminClient(
             address.host,
             address.port,
@@ -89,6 +97,8 @@ class ServerPoller:
         self._pid: int | None = None
         self._joined: tuple[Replies, Joined] | None = None
         self._stats_by_lines: StatsMemo = {}
+        self._started: tuple[int, float | None, float] | None = None  # pid, start, read at
+        self._start_read: tuple[int, asyncio.Task[float | None]] | None = None
 
     async def poll(self) -> ServerSnapshot:
         now = self.clock()
@@ -119,6 +129,7 @@ class ServerPoller:
             )
         else:
             joined = self._join(status.items, priorities.items)
+            gearmand_start = await self._start(pid, now)
             snapshot = ServerSnapshot(
                 server=self.name,
                 via=self.via,
@@ -127,6 +138,7 @@ class ServerPoller:
                 polled_at=now,
                 version=self._version,
                 pid=pid,
+                started=gearmand_start,
                 rtt=rtt,
                 functions=joined.functions,
                 total=joined.total,
@@ -138,6 +150,28 @@ class ServerPoller:
             )
         self._last = snapshot
         return snapshot
+
+    async def _start(self, pid: int, now: float) -> float | None:
+        """When gearmand ``pid`` started: read once per pid (again a while after a failed
+        read), in a thread; waited for ``START_WAIT_SECONDS`` at most."""
+        if self.start_of is None:
+            return None
+        known = self._started
+        fresh = known is not None and (known[1] is not None or now - known[2] < START_RETRY_SECONDS)
+        if known is not None and known[0] == pid and fresh:
+            return known[1]
+        if self._start_read is None or self._start_read[0] != pid:
+            if self._start_read is not None:
+                self._start_read[1].cancel()  # a gearmand gone since
+            task = asyncio.create_task(asyncio.to_thread(self.start_of, pid))
+            self._start_read = (pid, task)
+        task = self._start_read[1]
+        await asyncio.wait({task}, timeout=START_WAIT_SECONDS)
+        if not task.done():
+            return known[1] if known is not None and known[0] == pid else None
+        self._start_read = None
+        self._started = (pid, task.result(), now)
+        return self._started[1]
 
     def _error_words(self, exc: GearmanAdminError) -> str:
         words = str(exc).removeprefix(f"{self.address}: ")
@@ -174,6 +208,8 @@ class ServerPoller:
         return now
 
     async def close(self) -> None:
+        if self._start_read is not None:
+            self._start_read[1].cancel()  # its thread ends within its command's timeout
         await self.client.close()
 
 
@@ -207,10 +243,14 @@ class JobServersPoller:
         cls,
         targets: Iterable[GearmanTarget],
         *,
+        start_readers: Mapping[str, StartReader] | None = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
     ) -> JobServersPoller:
-        """The servers of a fleet, each reached its own way (directly, or through SSH)."""
+        """The servers of a fleet, each reached its own way (directly, or through SSH).
+        ``start_readers``: by server name, how to read when its gearmand started, for the
+        servers running on a host the console reaches."""
+        readers = start_readers or {}
         polls = cls(())
         polls.pollers = [
             ServerPoller(
@@ -219,6 +259,7 @@ class JobServersPoller:
                 unix_path=target.socket_path,
                 via=target.via,
                 blocked=target.blocked,
+                start_of=readers.get(target.name),
                 connect_timeout=connect_timeout,
                 call_timeout=call_timeout,
             )

@@ -47,6 +47,9 @@ class ServerSnapshot:
     running: int = 0
     waiting: int = 0
     via: str | None = None  # the host whose SSH connection reaches the server, if any
+    started: float | None = None
+    """When gearmand started (time.time() scale), read on the host it runs on; None: not known
+    (no host the console reaches runs it, or it could not be read there)."""
 
     @property
     def worker_connections(self) -> tuple[WorkerConnection, ...]:

@@ -94,11 +94,19 @@ class UnitRules:
                 since=host.link.since or None,
             )
         if host.systemd is not None and not host.systemd.connected:
+            # The connection's words often name the host's systemd already: not said twice.
+            detail = host.systemd.detail
+            named = f"systemd on {host.label}"
+            problem = (
+                f"{detail[:1].upper()}{detail[1:]}."
+                if named in detail
+                else f"Cannot reach {named}: {detail}."
+            )
             return Finding(
                 SYSTEMD_UNREACHABLE,
                 Severity.CRITICAL,
                 host.label,
-                f"Cannot reach systemd on {host.label}: {host.systemd.detail}.",
+                problem,
                 "Its worker units are as last seen; the console reconnects by itself.",
                 host=host.label,
             )

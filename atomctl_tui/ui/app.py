@@ -7,19 +7,22 @@ import gc
 from collections.abc import Iterable
 from pathlib import Path
 
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings, default_settings
 from atomctl_tui.fleet import Fleet
+from atomctl_tui.gearman.gearmand_start import start_reader
 from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.findings import HealthRules
 from atomctl_tui.health.monitor import HealthMonitor
+from atomctl_tui.health.sources import server_hosts
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.journal.watch import JournalWatch
@@ -34,6 +37,7 @@ from atomctl_tui.ui.journal.commands import JournalCommands
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.keymap import apply_keymap
 from atomctl_tui.ui.palette import binding_commands, offered_bindings
+from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.queues.pane import QueuesPane
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
@@ -46,6 +50,8 @@ TABLE_KEYS = [
     Binding("left,right", "", "Scroll left / right"),
     *Binding.make_bindings(KeyedTable.BINDINGS),
 ]
+# The views' actions that act on the fleet: not offered in --read-only.
+ACTING_VIEW_KEYS = frozenset({"fix"})
 HEADER_HOSTS_WIDTH = 40  # host names in the header up to this long, else how many hosts
 
 
@@ -55,6 +61,17 @@ class AtomctlApp(App[None]):
     COMMANDS = App.COMMANDS | {JournalCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
+        # ctrl+c quits, as in htop, k9s and lazydocker: over SSH it is what a hand reaches for,
+        # and Textual's default (copy, and a note saying how to quit) leaves the console
+        # running. Text selected with the mouse is still copied by it (action_interrupt).
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Quit (copy, with text selected)",
+            show=False,
+            priority=True,
+            id="app.interrupt",
+        ),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         HEALTH_BINDING,
         Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
@@ -93,12 +110,14 @@ class AtomctlApp(App[None]):
         self.fleet = fleet
         # The console's one source of Gearman data: every pane that shows it listens.
         targets = fleet.gearman_targets(self.settings)
+        # gearmand's start is read on the host each server runs on, where the console knows it.
+        start_readers = {
+            server: start_reader(fleet.member(label).host, fleet.member(label).units)
+            for server, label in server_hosts(fleet, targets).items()
+        }
         self.job_servers = job_servers or JobServersWatch(
-            JobServersPoller.of_targets(targets), interval=self.settings.poll_interval
-        )
-        # What is wrong, assessed from the fleet and the polls: the strip and view listen.
-        self.health_monitor = HealthMonitor(
-            fleet, self.settings, self.health_rules, self.job_servers
+            JobServersPoller.of_targets(targets, start_readers=start_readers),
+            interval=self.settings.poll_interval,
         )
         # The journal's sources: each host's journal, and which unit's lines to show next.
         self.journal_watches = journal_watches or [
@@ -109,6 +128,11 @@ class AtomctlApp(App[None]):
         self.worker_activities = [
             WorkerActivity(watch, self.worker_patterns) for watch in self.journal_watches
         ]
+        # What is wrong, assessed from the fleet, the polls and the workers' logs: the strip
+        # and the Health view listen.
+        self.health_monitor = HealthMonitor(
+            fleet, self.settings, self.health_rules, self.job_servers, self.worker_activities
+        )
         labels = ", ".join(fleet.labels)
         self.sub_title = (
             labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
@@ -126,7 +150,13 @@ class AtomctlApp(App[None]):
                 read_only=self.read_only,
                 id="job-server",
             )
-            yield QueuesPane(self.fleet, self.settings, self.job_servers, id="queues")
+            yield QueuesPane(
+                self.fleet,
+                self.settings,
+                self.job_servers,
+                activities=self.worker_activities,
+                id="queues",
+            )
             yield WorkersPane(
                 self.fleet,
                 self.worker_patterns,
@@ -154,19 +184,48 @@ class AtomctlApp(App[None]):
     def on_unmount(self) -> None:
         self.health_monitor.close()
 
+    def action_interrupt(self) -> None:
+        """ctrl+c: copy the text selected on the screen or in a text field, else quit."""
+        if self.screen.get_selected_text():
+            self.screen.action_copy_text()
+            return
+        focused = self.focused
+        if isinstance(focused, Input) and focused.selected_text:
+            raise SkipAction()  # the field's own ctrl+c copies its selection
+        self.exit()
+
     def action_help(self) -> None:
+        """Every key: everywhere, each pane's, the tables', the Health and Jobs views' (from
+        wherever it is opened), and those of the screen it is opened from."""
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
+        views = [self._view_keys(HealthScreen), self._view_keys(JobsScreen)]
+        current = self.screen
+        if isinstance(current, (HealthScreen, JobsScreen)):  # its keys first
+            views.sort(key=lambda view: view[0] != f"{current.SCREEN_TITLE} view")
+            sections.append(views.pop(0))
         for pane in self.query(Pane):
             if pane.BINDINGS:
                 sections.append((pane.PANE_TITLE, offered_bindings(pane)))
         for unit in list(self.query(JobServerUnit))[:1]:  # one line per host, the same keys
             sections.append((unit.PANE_TITLE, offered_bindings(unit)))
         sections.append(("Tables (Workers, Queues, Jobs)", TABLE_KEYS))
-        if self.screen is not self.screen_stack[0] and self.screen.BINDINGS:
-            title = getattr(self.screen, "SCREEN_TITLE", "This screen")
-            sections.append((title, list(Binding.make_bindings(self.screen.BINDINGS))))
+        sections.extend(views)
+        other = current is not self.screen_stack[0]
+        if other and not isinstance(current, (HealthScreen, JobsScreen)) and current.BINDINGS:
+            title = getattr(current, "SCREEN_TITLE", "This screen")
+            sections.append((title, list(Binding.make_bindings(current.BINDINGS))))
         self.push_screen(HelpScreen(sections, self.settings.keymap))
+
+    def _view_keys(self, view: type[HealthScreen] | type[JobsScreen]) -> tuple[str, list[Binding]]:
+        """A view's keys, as it offers them when open; else all but those it refuses in
+        --read-only (the Health view's fix)."""
+        title = f"{view.SCREEN_TITLE} view"
+        opened = next((s for s in self.screen_stack if isinstance(s, view)), None)
+        if opened is not None:
+            return title, offered_bindings(opened)
+        keys = Binding.make_bindings(view.BINDINGS)
+        return title, [b for b in keys if not (self.read_only and b.action in ACTING_VIEW_KEYS)]
 
     def action_health(self) -> None:
         if not any(isinstance(screen, HealthScreen) for screen in self.screen_stack):

@@ -59,3 +59,55 @@ async def test_tab_moves_between_panes():
             pane = next(n for n in app.focused.ancestors_with_self if isinstance(n, Pane))
             seen.add(pane.id)
         assert seen == {"job-server", "queues", "workers", "journal"}
+
+
+async def test_ctrl_c_quits():
+    app = make_app()
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_quits_from_a_dialog_and_a_filter_line_too():
+    app = make_app()
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("question_mark", *"quit")  # typed into the help's filter line
+        assert isinstance(app.screen, HelpScreen) and app.screen.query_text == "quit"
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_help_lists_the_health_and_jobs_views_keys_from_the_main_screen():
+    app = make_app()
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("question_mark")
+        listed = str(app.screen.render_sections())
+        for line in ("Health view", "Do what it suggests", "Jobs view", "Cancel the selected job"):
+            assert line in listed, line
+
+
+async def test_help_filters_as_one_types_and_esc_clears_then_closes():
+    app = make_app()
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.press("question_mark", *"restart")
+        screen = app.screen
+        assert isinstance(screen, HelpScreen)
+        lines = str(screen.render_sections()).splitlines()
+        keys = [line for line in lines if line.startswith("  ")]
+        assert keys and all("restart" in line.lower() for line in keys), lines
+        assert "Workers" in lines and "Job server unit" in lines
+        await pilot.press("escape")  # clears the filter, keeps the help
+        assert screen.query_text == "" and app.screen is screen
+        await pilot.press(*"Journal")  # a section's title: all of its keys
+        assert "Follow" in str(screen.render_sections())
+        await pilot.press("escape")
+        await pilot.press(*"R")  # a key, named whole and case and all
+        listed = str(screen.render_sections())
+        assert "Restart" in listed and "Poll now" not in listed
+        await pilot.press("backspace", *"zzz")
+        assert str(screen.render_sections()) == "No key matches 'zzz'."
+        await pilot.press("escape", "escape")
+        assert not isinstance(app.screen, HelpScreen)

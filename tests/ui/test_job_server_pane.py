@@ -4,17 +4,22 @@ the connections every poll hands the console's listeners."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
+from textual.widgets import Static
 
 from atomctl_tui.config import resolve_settings
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.job_server.pane import JobServerPane
+from atomctl_tui.ui.job_server.unit_line import JobServerUnit
+from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from tests.gearman_lab import lab_settings, wait_in_thread, worker_units
 from tests.labs import boot, inside, lab_cli, unique_name, unit_property
 from tests.test_gearman_admin_hostile import fake_server
 from tests.ui.polls import PollRecorder
+from tests.waiting import wait_until_async
 
 SMALL_TERMINAL = (80, 24)
 GEARMAND = "gearman-job-server.service"
@@ -116,3 +121,53 @@ async def test_a_hostile_server_is_shown_as_such_and_the_console_keeps_running()
             assert connections() >= 3  # each failed poll dropped its connection
             await pilot.press("tab")
             assert app.is_running
+
+
+@pytest.mark.lab
+async def test_up_since_is_gearmands_start_not_the_consoles_first_poll(lab):
+    app = AtomctlApp(lab.host(), settings=lab_settings(lab))
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        pane = app.query_one(JobServerPane)
+        unit = app.query_one(JobServerUnit)
+        await wait_in_thread(
+            lambda: pane.snapshots and pane.snapshots[0].started is not None,
+            what="gearmand's start",
+        )
+        await wait_in_thread(lambda: unit.state is not None, what="the job server unit")
+        snapshot = pane.snapshots[0]
+        assert snapshot.started is not None and unit.state is not None
+        # Read from the lab's /proc: gearmand's own start, when systemd saw it active.
+        assert abs(snapshot.started - unit.state.active_since_us / 1e6) < 1.0
+        await pilot.pause()
+        up_since = time.strftime("%H:%M:%S", time.localtime(snapshot.started))
+        assert f"up since {up_since}" in pane_text(pane)
+
+
+def console_with_a_silent_server() -> AtomctlApp:
+    """A loopback server (so this host runs it) polled once a minute, and no systemd."""
+    settings = resolve_settings(
+        cli_servers=["127.0.0.1:1"],
+        cli_interval=60,
+        environ={"XDG_CONFIG_HOME": "/nonexistent/atomctl-tui-tests"},
+    )
+    return AtomctlApp(Host(label="archive-01"), settings=settings)
+
+
+async def test_r_polls_on_the_unit_line_too_and_capital_r_asks_naming_server_and_host():
+    app = console_with_a_silent_server()
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        polls = PollRecorder(app.job_servers)
+        await wait_in_thread(lambda: polls.count >= 1, what="the first poll")
+        app.query_one(JobServerUnit).focus()
+        await pilot.press("r")
+        await wait_in_thread(lambda: polls.count >= 2, what="a poll asked with r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)  # r never restarts gearmand
+        polls.unsubscribe()
+
+        await pilot.press("R")
+        await wait_until_async(lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        question = str(app.screen.query_one("#confirm-question", Static).content)
+        assert "Restart gearman-job-server.service on archive-01?" in question
+        assert "On archive-01 it is the job server 127.0.0.1:1." in question
+        await pilot.press("escape")

@@ -53,3 +53,15 @@ async def test_an_unknown_binding_id_is_reported_not_ignored(tmp_path):
         assert "queues.jbos" in note and "app.quit" not in note
         await pilot.press("ctrl+q")
     assert app.return_code == 0
+
+
+async def test_the_job_server_units_restart_keeps_its_id_on_its_new_key(tmp_path):
+    # Its key moved from r (the pane's poll a Tab away) to R; a config that moved it still works.
+    app = app_with_config(tmp_path, "keys:\n  job_server_unit.restart: ctrl+r\n")
+    async with app.run_test(size=SMALL_TERMINAL) as pilot:
+        await pilot.pause()
+        assert app.notes == []  # the id is known
+        await pilot.press("question_mark", "ctrl+a")  # nothing typed in the filter
+        listed = str(app.screen.render_sections())
+        assert "  ^r                Restart" in listed
+        assert "  R                 Restart\n" not in listed.split("Job server unit")[1]

@@ -9,14 +9,15 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import Static
 
-from atomctl_tui.health.findings import Severity
+from atomctl_tui.health.findings import Finding, Severity, plural
 from atomctl_tui.health.monitor import HealthMonitor, HealthReport
 from atomctl_tui.ui.health.marks import MARKS
 from atomctl_tui.ui.keymap import key_display
 from atomctl_tui.ui.messages import HealthReported
 
-# The app's key for the Health view (ui/app.py binds it).
-HEALTH_BINDING = Binding("h", "health", "Health", id="app.health")
+# The app's key for the Health view (ui/app.py binds it). Not in the footer: the strip names it,
+# and at 80 columns the footer's room goes to the focused pane's keys.
+HEALTH_BINDING = Binding("h", "health", "Health", show=False, id="app.health")
 
 
 class HealthStrip(Static):
@@ -61,8 +62,7 @@ class HealthStrip(Static):
             text.append(f" · {key}: Health view")
         else:
             counts = [
-                f"{MARKS[severity]} {sum(1 for f in problems if f.severity == severity)}"
-                f" {severity.word}"
+                f"{MARKS[severity]} {_count(problems, severity)}"
                 for severity in (Severity.CRITICAL, Severity.WARNING)
                 if any(f.severity == severity for f in problems)
             ]
@@ -71,3 +71,11 @@ class HealthStrip(Static):
         if text != self._text:
             self._text = text
             self.update(text)
+
+
+def _count(problems: list[Finding], severity: Severity) -> str:
+    """``2 warnings``, ``1 warning``; ``2 critical`` (an adjective: no plural)."""
+    count = sum(1 for f in problems if f.severity == severity)
+    if severity is Severity.CRITICAL:
+        return f"{count} {severity.word}"
+    return plural(count, severity.word)

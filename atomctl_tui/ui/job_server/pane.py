@@ -1,8 +1,9 @@
-"""The Job server pane: each job server, reachable or not and since when.
+"""The Job server pane: each job server, reachable or not, and up since gearmand started.
 
 It listens to the console's ``JobServersWatch`` (the polls run there, off the UI thread);
-`r` asks the watch for a poll now. With remote hosts the pane starts with one line per host
-saying how its connections are, and has the job server unit's line for each host.
+`r` asks the watch for a poll now, anywhere in the pane (the unit's restart is `R`). With
+remote hosts the pane starts with one line per host saying how its connections are, and has
+the job server unit's line for each host.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.gearman.watch import JobServersWatch
+from atomctl_tui.health.sources import server_hosts
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
@@ -58,6 +60,8 @@ class JobServerPane(Pane, can_focus=False):
         self._shape: tuple[int, ...] = ()
         self._text = Text()
         self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
+        self._server_hosts = server_hosts(fleet, fleet.gearman_targets(settings))
+        """The host each watched server runs on, where the console can tell."""
 
     def compose(self) -> ComposeResult:
         fleet = self.fleet
@@ -74,12 +78,14 @@ class JobServerPane(Pane, can_focus=False):
             yield self._unit_line(None, id="job-server-unit")
 
     def _unit_line(self, host_label: str | None, *, id: str) -> JobServerUnit:
-        units = self.fleet.member(host_label).units
+        member = self.fleet.member(host_label)
+        units = member.units
         return JobServerUnit(
             units,
             units.actions(self.settings.unit_patterns),
             self.journal_focus,
             host_label=host_label,
+            servers=[s for s, label in self._server_hosts.items() if label == member.label],
             read_only=self.read_only,
             id=id,
         )
@@ -129,9 +135,13 @@ class JobServerPane(Pane, can_focus=False):
             since = _moment(snapshot.since, snapshot.polled_at)
             # Five lines per server: what fits the pane at 80x24.
             if snapshot.reachable:
+                # gearmand's own start, read on its host; "?" where no host the console
+                # reaches runs it.
+                started = snapshot.started
+                up_since = "?" if started is None else _moment(started, snapshot.polled_at)
                 text.append("● ", style="bold green")
                 text.append(f"{snapshot.server}\n", style="bold")
-                text.append(f"  up since {since}\n")
+                text.append(f"  up since {up_since}\n")
                 text.append(f"  gearmand {snapshot.version} pid {snapshot.pid}\n")
                 workers = len(snapshot.worker_connections)
                 rtt = self.round_trip(snapshot.server)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
@@ -49,14 +49,22 @@ class JobServerUnit(Static, can_focus=True):
         "unit--changing",
         "unit--inactive",
     }
+    # Its restart is a capital R: in this pane `r` polls the job servers, on this line too (a
+    # Tab away). The footer at 80 columns has room for the first four, with `r` and `?`.
     BINDINGS = [
-        Binding("s", "act('start')", "Start", id="job_server_unit.start"),
+        Binding("R", "act('restart')", "Restart", id="job_server_unit.restart"),
         Binding("x", "act('stop')", "Stop", id="job_server_unit.stop"),
-        Binding("r", "act('restart')", "Restart", id="job_server_unit.restart"),
-        Binding("e", "act('enable')", "Enable", id="job_server_unit.enable"),
-        Binding("d", "act('disable')", "Disable", id="job_server_unit.disable"),
-        Binding("f", "act('reset_failed')", "Reset failed", id="job_server_unit.reset_failed"),
-        Binding("j", "journal", "Unit journal", id="job_server_unit.journal"),
+        Binding("s", "act('start')", "Start", id="job_server_unit.start"),
+        Binding("j", "journal", "Journal", id="job_server_unit.journal"),
+        Binding(
+            "f",
+            "act('reset_failed')",
+            "Reset failed",
+            show=False,
+            id="job_server_unit.reset_failed",
+        ),
+        Binding("e", "act('enable')", "Enable", show=False, id="job_server_unit.enable"),
+        Binding("d", "act('disable')", "Disable", show=False, id="job_server_unit.disable"),
     ]
 
     def __init__(
@@ -66,6 +74,7 @@ class JobServerUnit(Static, can_focus=True):
         journal_focus: JournalFocus,
         *,
         host_label: str | None = None,
+        servers: Sequence[str] = (),
         read_only: bool = False,
         id: str | None = None,
     ) -> None:
@@ -75,6 +84,8 @@ class JobServerUnit(Static, can_focus=True):
         self.journal_focus = journal_focus
         self.host_label = host_label
         """The host it is on, named with several hosts; None: the console's only host."""
+        self.servers = tuple(servers)
+        """The watched job servers that run on its host: what stopping it takes away."""
         self.read_only = read_only
         self.state: UnitState | None = None
         self.status = ConnectionStatus(connected=False, detail="connecting to systemd")
@@ -146,7 +157,7 @@ class JobServerUnit(Static, can_focus=True):
         self.run_worker(self._act(ACTIONS[name]), group="unit-actions")
 
     async def _act(self, action: Action) -> None:
-        notes = []
+        notes = [self.server_words()]
         if action in QUEUE_LOSING_ACTIONS:
             main_pid = self.state.main_pid if self.state is not None else 0
             queue = await asyncio.to_thread(read_queue, self.units.host, main_pid)
@@ -154,6 +165,15 @@ class JobServerUnit(Static, can_focus=True):
         await run_unit_action(
             self, [(self.actions, [JOB_SERVER_UNIT])], action, self.journal_focus, notes=notes
         )
+
+    def server_words(self) -> str:
+        """Which job server the confirmation is about: the unit's name alone does not say."""
+        host = self.units.host.label
+        pid = f" (gearmand PID {self.state.main_pid})" if self.state and self.state.main_pid else ""
+        if not self.servers:
+            return f"No job server the console watches runs on {host}{pid}."
+        named = ", ".join(self.servers)
+        return f"On {host} it is the job server {named}{pid}."
 
     def action_journal(self) -> None:
         self.journal_focus.show(JOB_SERVER_UNIT, self.host_label)
