@@ -269,10 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
         "status",
         help="print one snapshot of the job servers and exit (0 ok, 2 a server unreachable)",
         description="Poll every job server once and print servers, functions, workers and"
-        " alerts. Exit status: 0 all reachable, 2 a server unreachable, 1 bad options.",
+        " alerts (with --host, the servers the hosts' AtoM config names, over SSH, never"
+        " prompting). Exit status: 0 all reachable, 2 a server unreachable, 1 bad options.",
     )
     status.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _add_source_options(status, in_subcommand=True)
+    _add_host_options(status, in_subcommand=True)
     parser.subcommands = {"status": status, "check": _add_check_command(commands)}
     parser.add_argument(
         "--read-only",
@@ -328,10 +330,10 @@ def run_status(settings: Settings, *, as_json: bool) -> int:
         take_snapshots,
     )
 
-    snapshots = asyncio.run(take_snapshots(settings))
-    document = status_document(settings, snapshots)
+    reading = asyncio.run(take_snapshots(settings))
+    document = status_document(settings, reading)
     print(json.dumps(document, indent=2) if as_json else status_text(document))
-    return exit_status(snapshots)
+    return exit_status(reading)
 
 
 def unknown_result(words: str) -> CheckResult:
@@ -374,10 +376,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return run_check_command(settings, args)
     if args.command == "status":
-        if settings.hosts:
-            words = "status does not watch remote hosts (--host, hosts:) yet"
-            print(f"atomctl-tui: {words}", file=sys.stderr)
-            return EXIT_BAD_USAGE
         return run_status(settings, as_json=args.json)
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp

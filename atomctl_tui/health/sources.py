@@ -44,9 +44,7 @@ def _site_servers(member: FleetMember, settings: Settings) -> tuple[str, ...] | 
         return None  # the Job server pane and `status` already say why
 
 
-def asked_server(
-    fleet: Fleet, settings: Settings, targets: Sequence[GearmanTarget]
-) -> str | None:
+def asked_server(fleet: Fleet, settings: Settings, targets: Sequence[GearmanTarget]) -> str | None:
     """The watched server AtoM asks whether a worker can take a job: the last one the site's
     gearman.yml names (the first remote host's site, with several hosts); None when the
     console cannot tell which watched server that is."""

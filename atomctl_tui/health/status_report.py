@@ -20,13 +20,14 @@ from typing import Any
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings
-from atomctl_tui.fleet import Fleet
+from atomctl_tui.fleet import Fleet, open_fleet
 from atomctl_tui.gearman.gearmand_start import start_reader
 from atomctl_tui.gearman.poller import JobServersPoller
 from atomctl_tui.gearman.queue_rows import QueueRow, build_queue_rows, find_alerts
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.health.findings import is_worker
 from atomctl_tui.health.sources import UnitsReading, server_hosts
+from atomctl_tui.journal.worker_history import read_worker_history
 from atomctl_tui.outside_text import clean_line
 from atomctl_tui.remote.hosts import local_host
 from atomctl_tui.systemd.unit_text import (
@@ -60,10 +61,19 @@ class StatusReading:
 
     snapshots: tuple[ServerSnapshot, ...]
     units: LocalUnits = field(default_factory=lambda: LocalUnits("", error="not read"))
+    settings: Settings | None = None
+    """The settings the servers came from, when the hosts' AtoM config chose them."""
+    not_on_site: frozenset[str] = frozenset()
+    """Job classes this machine's workers log as "Ability not defined": AtoM cannot queue
+    them here, so no alert says they lack a worker."""
 
 
 async def take_snapshots(settings: Settings) -> StatusReading:
-    """This machine's units (``UNITS_WAIT_SECONDS`` at most), then a poll of every server."""
+    """This machine's units (``UNITS_WAIT_SECONDS`` at most), then a poll of every server;
+    with remote hosts (``--host``, ``hosts:``) the servers their AtoM config names, reached
+    as the console reaches them (over SSH when a server is local to its host)."""
+    if settings.hosts:
+        return await _take_remote(settings)
     patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
     fleet = Fleet.single(local_host(), patterns, read_only=True)
     member = fleet.members[0]
@@ -72,6 +82,10 @@ async def take_snapshots(settings: Settings) -> StatusReading:
     try:
         answered = await asyncio.to_thread(reading.done.wait, UNITS_WAIT_SECONDS)
         units = _local_units(member.label, reading, settings, answered=answered)
+        history = await asyncio.to_thread(
+            read_worker_history, member.host, settings.unit_patterns, timeout=UNITS_WAIT_SECONDS
+        )
+        not_on_site = frozenset(c for cs in history.undefined_abilities.values() for c in cs)
         targets = fleet.gearman_targets(settings)
         readers = {
             server: start_reader(member.host, member.units)
@@ -85,7 +99,27 @@ async def take_snapshots(settings: Settings) -> StatusReading:
     finally:
         unsubscribe()
         fleet.close()
-    return StatusReading(snapshots, units)
+    return StatusReading(snapshots, units, not_on_site=not_on_site)
+
+
+async def _take_remote(settings: Settings) -> StatusReading:
+    """Connections without prompts (status runs from scripts and timers), one poll, and every
+    connection closed again. The hosts' units are the console's and check's business."""
+    patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
+    fleet, fleet_settings = await asyncio.to_thread(
+        open_fleet, settings, patterns, read_only=True, interactive=False, start_units=False
+    )
+    try:
+        poller = JobServersPoller.of_targets(fleet.gearman_targets(fleet_settings))
+        try:
+            snapshots = await poller.poll()
+        finally:
+            await poller.close()
+    finally:
+        fleet.close()
+    hosts = ", ".join(fleet.labels)
+    units = LocalUnits(hosts, error="status reads no units on remote hosts (check does)")
+    return StatusReading(snapshots, units, fleet_settings)
 
 
 def _local_units(
@@ -111,9 +145,13 @@ def exit_status(reading: StatusReading) -> int:
 
 
 def status_document(settings: Settings, reading: StatusReading) -> dict[str, Any]:
+    settings = reading.settings or settings
     snapshots = reading.snapshots
     rows = build_queue_rows(
-        snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
+        snapshots,
+        site_prefix=settings.site_prefix,
+        worker_types=settings.worker_types,
+        undefined=reading.not_on_site,
     )
     return {
         "format": FORMAT_VERSION,
@@ -189,6 +227,7 @@ def _server(snapshot: ServerSnapshot, rows: list[QueueRow]) -> dict[str, Any]:
             "normal": r.normal,
             "low": r.low,
             "alerts": list(r.alerts),
+            "not_on_site": r.not_on_site,
         }
         for r in rows
     ]
