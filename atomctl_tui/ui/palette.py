@@ -47,8 +47,17 @@ def offered_bindings(node: DOMNode) -> list[Binding]:
     ]
 
 
+# Actions that only move the view or the cursor: keys, not commands worth a palette line.
+MOVING_ACTIONS = ("scroll", "page", "pan", "cursor", "oldest", "first", "last", "focus")
+
+
+def _moves(binding: Binding) -> bool:
+    return binding.action.startswith(MOVING_ACTIONS)
+
+
 def binding_commands(screen: Screen) -> Iterable[SystemCommand]:
-    """A command for each offered binding with an id of the widgets on ``screen``.
+    """A command for each offered binding with an id of the widgets on ``screen``: those the
+    footer shows, and the hidden ones that do something (not those that only move).
 
     Bindings of Textual's own widgets have no id; the console's all do. Commands are named
     by the pane's title, the console's own words (a border title may carry a server's name,
@@ -57,7 +66,7 @@ def binding_commands(screen: Screen) -> Iterable[SystemCommand]:
     for node in screen.query("*"):
         title = getattr(node, "PANE_TITLE", "")
         for binding in offered_bindings(node):
-            if binding.id and binding.show:
+            if binding.id and (binding.show or not _moves(binding)):
                 name = f"{title}: {binding.description}" if title else binding.description
                 key = node.app.get_key_display(binding)
                 yield SystemCommand(

@@ -71,7 +71,8 @@ def _reply_lines(reply: list[str]) -> list[str]:
 def server_snapshot(moment: Moment, server: str) -> ServerSnapshot:
     """``server``'s poll at the moment, parsed by the project's parsers. What a poll learns
     beyond the replies comes from the moment too: the lab's own server (the moment's first)
-    is up since its unit became active and its pid is the unit's main pid; the version is the
+    is up since its unit became active (gearmand started then, as its unit's
+    ActiveEnterTimestamp says) and its pid is the unit's main pid; the version is the
     one the capture names. The round trip was not captured: None (the pane says "?")."""
     entry = moment.replies[server]
     gearmand = moment.units.get(JOB_SERVER_UNIT) if server == moment.servers[0] else None
@@ -95,6 +96,7 @@ def server_snapshot(moment: Moment, server: str) -> ServerSnapshot:
         reachable=True,
         since=up,
         polled_at=at,
+        started=up if gearmand and gearmand.active_since_us else None,
         version=moment.gearmand_version,
         pid=gearmand.main_pid if gearmand and gearmand.main_pid else None,
         functions=functions,

@@ -144,12 +144,14 @@ class WorkersPane(Pane, can_focus=False):
         text-style: dim;
     }
     """
+    # At 80 columns the footer holds the most used keys; the others (show=False) are in the
+    # help and the palette.
     BINDINGS = [
         Binding("s", "act('start')", "Start", id="workers.start"),
         Binding("x", "act('stop')", "Stop", id="workers.stop"),
         Binding("r", "act('restart')", "Restart", id="workers.restart"),
-        Binding("e", "act('enable')", "Enable", id="workers.enable"),
-        Binding("d", "act('disable')", "Disable", id="workers.disable"),
+        Binding("e", "act('enable')", "Enable", show=False, id="workers.enable"),
+        Binding("d", "act('disable')", "Disable", show=False, id="workers.disable"),
         Binding("f", "act('reset_failed')", "Reset failed", id="workers.reset_failed"),
         Binding("a", "add_worker", "Add worker", id="workers.add_worker"),
         Binding(
@@ -157,6 +159,7 @@ class WorkersPane(Pane, can_focus=False):
             "act('remove_worker')",
             "Remove worker",
             key_display="del",
+            show=False,
             id="workers.remove_worker",
         ),
         Binding("R", "restart_all", "Restart all", id="workers.restart_all"),
@@ -164,9 +167,15 @@ class WorkersPane(Pane, can_focus=False):
         # Commander's Insert selects a file: holding it selects a run of rows. The key's
         # description says so, in the footer and the help.
         Binding("space", "toggle_selected", "Select, move down", id="workers.select"),
-        Binding("escape", "clear_selection", "Clear selection", id="workers.clear_selection"),
+        Binding(
+            "escape",
+            "clear_selection",
+            "Clear selection",
+            show=False,
+            id="workers.clear_selection",
+        ),
         Binding("j", "journal", "Unit journal", id="workers.journal"),
-        Binding("J", "journal_all", "All workers' journal", id="workers.journal_all"),
+        Binding("J", "journal_all", "All workers' journal", show=False, id="workers.journal_all"),
     ]
 
     def __init__(
