@@ -60,7 +60,10 @@ async def test_thousands_of_units_are_followed_over_ssh(lab, tmp_path):
         # An instance of the template: its own line comes through its slice, systemd's
         # through _PID=1, kept here for its unit.
         unit = f"{template}@late.service"
-        inside(lab, "systemd-run", "--quiet", "--wait", f"--unit={unit}", "echo", "from late")
+        # It stays a moment after its line: journald reads a line's unit from the cgroup of
+        # the process that wrote it, which a process already gone no longer has.
+        inside(lab, "systemd-run", "--quiet", "--wait", f"--unit={unit}",
+               "sh", "-c", "echo from late; sleep 1")  # fmt: skip
         await wait_until_async(
             lambda: "after the many" in got.messages(template), what="the line written"
         )

@@ -37,7 +37,7 @@ async def test_unit_claims_count_only_from_root_and_odd_names_never_break_the_pa
     app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=journal, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(JournalPane)
-        write_entry(lab, tag, "atom-worker@9.service", "nobody says so", as_user="nobody")
+        write_entry(lab, tag, "atom-worker@93.service", "nobody says so", as_user="nobody")
         write_entry(lab, tag, ODD_UNIT, "root says so", as_user=None)
         entries = {}
 
@@ -46,10 +46,10 @@ async def test_unit_claims_count_only_from_root_and_odd_names_never_break_the_pa
             return len(entries) == 2
 
         await wait_until_async(both_seen, what="both entries in the pane")
-        assert entries["nobody says so"].unit != "atom-worker@9.service"
+        assert entries["nobody says so"].unit != "atom-worker@93.service"
         assert entries["nobody says so"].unit.startswith("run-")  # its own, transient unit
         assert entries["root says so"].unit == ODD_UNIT
-        assert "atom-worker@9.service" not in app.journal_watches[0].scope_units()
+        assert "atom-worker@93.service" not in app.journal_watches[0].scope_units()
         await wait_until_async(lambda: ODD_UNIT in app.journal_watches[0].scope_units())
 
         await pilot.press("ctrl+p", *"oops")
