@@ -14,9 +14,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from atomctl_tui.fleet import Fleet
 from atomctl_tui.health.findings import Finding, Severity
@@ -28,6 +27,7 @@ from atomctl_tui.ui.health.marks import MARKS, STYLES
 from atomctl_tui.ui.keymap import key_display
 from atomctl_tui.ui.messages import HealthReported
 from atomctl_tui.ui.unit_action_flow import run_unit_action
+from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 
 AGE_SECONDS = 5.0  # how often the selected finding's age ("since … (5m10s)") is said again
 COLUMNS = (("mark", ""), ("since", "Since"), ("where", "Where"), ("what", "What"))
@@ -38,9 +38,20 @@ class Mark(Text):
 
     __slots__ = ("rank",)
 
-    def __init__(self, mark: str, rank: int, **style) -> None:
-        super().__init__(mark, **style)
+    def __init__(self, mark: str, rank: int, *, style: str) -> None:
+        super().__init__(mark, style=style)
         self.rank = rank
+
+
+Rank = tuple[Severity, int]
+"""The mark column's value: the finding's severity, and its place in the list."""
+
+
+def finding_cell(column: str, value: Rank | str) -> Text:
+    if isinstance(value, tuple):
+        severity, rank = value
+        return Mark(MARKS[severity], rank, style=STYLES[severity])
+    return Text(value, no_wrap=True)
 
 
 class HealthScreen(Screen[None]):
@@ -74,10 +85,11 @@ class HealthScreen(Screen[None]):
         self.worker_patterns = worker_patterns
         self.keymap = keymap
         """The config file's `keys:`, to name the keys where they now are."""
-        self.table: DataTable[Text] = DataTable(id="health-table", cursor_type="row")
+        self.table: KeyedTable[Rank | str] = KeyedTable(finding_cell, id="health-table")
         self.table.can_focus = False  # the screen drives its cursor (enter acts on a finding)
         for key, label in COLUMNS:
             self.table.add_column(label, key=key)
+        self.table.order_by("mark", key=lambda mark: mark.rank)
         self.findings: dict[str, Finding] = {}
         self.report: HealthReport | None = None
         """The report shown (None until the first arrives)."""
@@ -114,39 +126,29 @@ class HealthScreen(Screen[None]):
         """Show ``report``'s findings (most severe first): rows updated by key, the cursor kept
         on the finding it was on."""
         table = self.table
-        current = self.current_key()
         wanted = {finding.key: finding for finding in report.findings}
-        for key in [k for k in self.findings if k not in wanted]:
-            table.remove_row(key)
+        table.keep_rows(wanted)
         now = time.time()
         for rank, (key, finding) in enumerate(wanted.items()):
-            cells = self._cells(finding, rank, now)
-            if key in self.findings:
-                for (column, _label), cell in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(key, column, cell, update_width=True)
-            else:
-                table.add_row(*cells, key=key)
+            table.upsert(key, self._values(finding, rank, now))
+        table.resort()
         self.findings = wanted
-        if table.row_count:
-            table.sort("mark", key=lambda mark: mark.rank)
-            if current in wanted:
-                table.move_cursor(row=table.get_row_index(current), animate=False)
         self.report = report
         self._show_summary()
         self._show_detail()
         self.refresh_bindings()
 
-    def _cells(self, finding: Finding, rank: int, now: float) -> tuple[Text, ...]:
+    def _values(self, finding: Finding, rank: int, now: float) -> dict[str, Rank | str]:
         since = ""
         if finding.since is not None:
             shape = "%H:%M:%S" if now - finding.since < 86400 else "%Y-%m-%d"
             since = time.strftime(shape, time.localtime(finding.since))
-        return (
-            Mark(MARKS[finding.severity], rank, style=STYLES[finding.severity]),
-            Text(since),
-            Text(self._where(finding), no_wrap=True),
-            Text(finding.problem, no_wrap=True),
-        )
+        return {
+            "mark": (finding.severity, rank),
+            "since": since,
+            "where": self._where(finding),
+            "what": finding.problem,
+        }
 
     def _where(self, finding: Finding) -> str:
         """The unit (and its host, with several hosts), else the finding's subject."""
@@ -178,10 +180,7 @@ class HealthScreen(Screen[None]):
         return self.findings.get(self.current_key() or "")
 
     def current_key(self) -> str | None:
-        table = self.table
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
+        return self.table.cursor_key
 
     def _show_detail(self) -> None:
         finding = self.selected()
