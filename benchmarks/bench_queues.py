@@ -38,6 +38,8 @@ from atomctl_tui.config import resolve_settings
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
+from atomctl_tui.ui.messages import JobServersPolled
+from atomctl_tui.ui.queues.pane import QueuesPane
 
 LAB_NAME = "bench-queues"
 LAB = [str(Path(sys.executable).with_name("atomctl-lab"))]
@@ -74,36 +76,47 @@ def settings(lab: LabState, interval: float):
 
 
 async def time_refreshes(lab: LabState, functions: list[str], rounds: int) -> dict[str, list]:
-    """From asking the watch for a poll to every pane having taken it (and painted it)."""
+    """From asking the watch for a poll to the Queues pane having taken it (and, for
+    ``changed+paint``, the screen painted): the poll on its thread, the message, the rows."""
     # A long interval: the watch polls once, then every poll here is one we asked for.
     app = AtomctlApp(Host(label="bench"), settings=settings(lab, interval=3600))
     timings: dict[str, list[float]] = {"steady": [], "changed": [], "changed+paint": []}
-    async with app.run_test(size=(80, 24)) as pilot:
-        polls: list[float] = []
-        unsubscribe = app.job_servers.subscribe(lambda _: polls.append(time.perf_counter()))
+    handled: list[float] = []
+    original = QueuesPane.on_job_servers_polled
 
-        async def poll(paint: bool) -> float:
-            seen = len(polls)
-            started = time.perf_counter()
-            app.job_servers.poll_now()
-            while len(polls) == seen:
-                await asyncio.sleep(0.0005)
-            await pilot.pause()  # the panes take the poll's messages
-            if paint:
+    def on_polled(pane: QueuesPane, message: JobServersPolled) -> None:
+        original(pane, message)
+        handled.append(time.perf_counter())
+
+    QueuesPane.on_job_servers_polled = on_polled
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+
+            async def poll(paint: bool) -> float:
+                seen = len(handled)
+                started = time.perf_counter()
+                app.job_servers.poll_now()
+                while len(handled) == seen:
+                    await asyncio.sleep(0.0005)
+                if not paint:
+                    return handled[-1] - started
                 await pilot.pause()  # the compositor renders the changed screen
-            return time.perf_counter() - started
+                return time.perf_counter() - started
 
-        while not polls:
-            await pilot.pause(0.05)
-        await pilot.pause()
-        for _ in range(rounds):
-            timings["steady"].append(await poll(paint=False))
-        for paint in (False, True):
+            while not handled:
+                await pilot.pause(0.05)
+            await pilot.pause()
             for _ in range(rounds):
-                queue_jobs(lab, random.sample(functions, 50))
-                timings["changed+paint" if paint else "changed"].append(await poll(paint))
-        unsubscribe()
-        rows = app.query_one("#queues-table").row_count
+                timings["steady"].append(await poll(paint=False))
+                await pilot.pause()
+            for paint in (False, True):
+                for _ in range(rounds):
+                    queue_jobs(lab, random.sample(functions, 50))
+                    timings["changed+paint" if paint else "changed"].append(await poll(paint))
+                    await pilot.pause()
+            rows = len(app.query_one(QueuesPane).rows)
+    finally:
+        QueuesPane.on_job_servers_polled = original
     assert rows >= FUNCTIONS, f"only {rows} rows in the Queues pane"
     return timings
 
