@@ -96,7 +96,7 @@ def _unit(get: Callable[[str], object]) -> object:
 
 
 def _number(value: object, default: int) -> int:
-    if not isinstance(value, str | int):
+    if not isinstance(value, (str, int)):
         return default
     try:
         return int(value)

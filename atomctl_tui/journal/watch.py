@@ -143,16 +143,23 @@ class JournalWatch:
             self._status_changed(FollowerStatus(False, f"the journal follower failed: {error!r}"))
 
     def _hand_over(self, entries: list[JournalEntry]) -> None:
+        # Listeners are called outside the lock: one that reads the batch at once (the
+        # workers' activity) must not hold up the UI thread's taken() of its own batch.
+        # Only this thread calls them, so each still gets its events in order.
         with self._lock:
-            for key, listener in self._listeners.items():
+            listeners = list(self._listeners.items())
+            for key, _listener in listeners:
                 self._in_flight[key] += 1
-                listener(JournalBatch(entries, partial(self._taken, key)))
+        for key, listener in listeners:
+            listener(JournalBatch(entries, partial(self._taken, key)))
 
     def _taken(self, key: int) -> None:
         with self._lock:
-            if self._in_flight.get(key):
-                self._in_flight[key] -= 1
-        self._call_on_loop(self._room_freed.set)
+            count = self._in_flight.get(key)
+            if count:
+                self._in_flight[key] = count - 1
+        if count is not None and count >= MAX_BATCHES_IN_FLIGHT:
+            self._call_on_loop(self._room_freed.set)  # the follower may be waiting for room
 
     async def _room(self) -> None:
         """Returns once every listener has room for another batch (or the watch closes)."""
@@ -168,5 +175,6 @@ class JournalWatch:
     def _status_changed(self, status: FollowerStatus) -> None:
         with self._lock:
             self._status = status
-            for listener in self._listeners.values():
-                listener(status)
+            listeners = list(self._listeners.values())
+        for listener in listeners:
+            listener(status)
