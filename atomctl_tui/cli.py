@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
@@ -26,8 +25,6 @@ from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_opti
 from atomctl_tui.remote.hosts import local_host
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from atomctl_tui.health.check import CheckResult
 
 NamespaceT = TypeVar("NamespaceT")
@@ -379,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_status(settings, as_json=args.json)
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
+    from atomctl_tui.ui.run import run_console
 
     journal = journal_settings_from(args, settings)
     if not settings.hosts:
@@ -393,13 +391,14 @@ def run_fleet(settings: Settings, journal: JournalSettings, *, read_only: bool) 
     from atomctl_tui.atom import JOB_SERVER_UNIT
     from atomctl_tui.fleet import open_fleet
     from atomctl_tui.ui.app import AtomctlApp
+    from atomctl_tui.ui.run import run_console
 
     def say(words: str) -> None:
         print(f"atomctl-tui: {words}", file=sys.stderr, flush=True)
 
     patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
     try:
-        with _signals_handled(CONNECTING_SIGNALS, _raise_signalled):
+        with signals_handled(CONNECTING_SIGNALS, _raise_signalled):
             fleet, fleet_settings = open_fleet(settings, patterns, read_only=read_only, say=say)
     except KeyboardInterrupt:
         print(file=sys.stderr)  # after the ^C the terminal echoed
@@ -412,8 +411,6 @@ def run_fleet(settings: Settings, journal: JournalSettings, *, read_only: bool) 
     return run_console(app, fleet.close)
 
 
-ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-SIGNAL_GRACE_SECONDS = 5.0
 CONNECTING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # SIGINT: KeyboardInterrupt, as ever
 
 
@@ -431,62 +428,13 @@ def _raise_signalled(signum: int, _frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _signals_handled(signals: Iterable[int], handler: Callable[[int, Any], None]) -> Iterator[None]:
+def signals_handled(signals: Iterable[int], handler: Callable[[int, Any], None]) -> Iterator[None]:
     previous = {signum: signal.signal(signum, handler) for signum in signals}
     try:
         yield
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-
-
-def run_console(app: App[Any], close: Callable[[], None] = lambda: None) -> int:
-    """Run the console, then ``close`` what it used; its exit status.
-
-    SIGTERM, SIGHUP (the admin's terminal or SSH session gone) and SIGINT end it as `q` does,
-    with exit status 128 + the signal's number: the terminal is given back and ``close``
-    runs (SSH masters ended, the private directory removed). Python's defaults would end the
-    process where it stands. Textual's ending writes to the terminal, which a hangup has
-    taken away, and can then wait for ever: after ``SIGNAL_GRACE_SECONDS`` the console
-    closes and exits without it. A signal while it closes is ignored: it is ending already.
-    """
-    closing = threading.Lock()
-    closed = threading.Event()
-
-    def close_once() -> None:
-        if closing.acquire(blocking=False):
-            try:
-                close()
-            finally:
-                closed.set()
-        closed.wait()
-
-    def exit_anyway(status: int) -> None:
-        close_once()
-        os._exit(status)
-
-    def end(signum: int, _frame: object) -> None:
-        if not app.is_running:
-            return  # not started yet (a moment) or closing
-        status = 128 + signum
-        with contextlib.suppress(RuntimeError):  # this is the app's thread: its loop is running
-            asyncio.get_running_loop().call_soon_threadsafe(app.exit, None, status)
-        timer = threading.Timer(SIGNAL_GRACE_SECONDS, exit_anyway, (status,))
-        timer.daemon = True
-        timer.start()
-
-    with _signals_handled(ENDING_SIGNALS, end):
-        try:
-            app.run()
-        finally:
-            close_once()
-    return console_exit_status(app)
-
-
-def console_exit_status(app: App[Any]) -> int:
-    """0 when the console was quit; Textual's non-zero code (1) when it ended on an error —
-    an unhandled exception, whose traceback Textual has printed."""
-    return app.return_code or 0
 
 
 if __name__ == "__main__":

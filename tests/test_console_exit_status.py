@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import App
 
-from atomctl_tui.cli import console_exit_status
+from atomctl_tui.ui.run import console_exit_status
 
 
 class Crashing(App[None]):
