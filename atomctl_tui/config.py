@@ -121,6 +121,9 @@ class Settings:
     hosts: tuple[ConfiguredHost, ...] = ()  # remote hosts; none: this machine
     ssh_config: str | None = None
     ssh_options: tuple[str, ...] = ()
+    gearman_config: GearmanConfig | None = None
+    """This machine's AtoM site's Gearman config as read at start-up (None: no site, or it
+    could not be read): what the site names, and the server AtoM asks."""
 
 
 def default_config_path(environ: Mapping[str, str] = os.environ) -> Path:
@@ -373,6 +376,7 @@ def resolve_settings(
         config_file=config.path,
         warnings=tuple(warnings),
         hosts=hosts,
+        gearman_config=atom_config,
         ssh_config=ssh_config,
         ssh_options=tuple(cli_ssh_options) or config.ssh_options,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 
-from atomctl_tui.atom import AtomConfigError, load_gearman_config
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet, FleetMember, GearmanTarget, is_loopback
 from atomctl_tui.gearman.admin import WorkerConnection
@@ -36,12 +35,8 @@ def _site_servers(member: FleetMember, settings: Settings) -> tuple[str, ...] | 
         if site is None or site.atom_root is None or site.gearman is None:
             return None
         return site.gearman.servers
-    if settings.atom_root is None:
-        return None
-    try:
-        return load_gearman_config(settings.atom_root).servers
-    except AtomConfigError:
-        return None  # the Job server pane and `status` already say why
+    # Read at start-up (the Job server pane and `status` say why when it could not be).
+    return settings.gearman_config.servers if settings.gearman_config else None
 
 
 def asked_server(fleet: Fleet, settings: Settings, targets: Sequence[GearmanTarget]) -> str | None:
@@ -52,11 +47,9 @@ def asked_server(fleet: Fleet, settings: Settings, targets: Sequence[GearmanTarg
     site_host: str | None = None
     for member in fleet.members:
         if member.link is None:
-            if settings.atom_root is not None:
-                try:
-                    asked = load_gearman_config(settings.atom_root).asked_server
-                except AtomConfigError:
-                    return None
+            if settings.gearman_config is None:
+                return None
+            asked = settings.gearman_config.asked_server
         elif member.site is not None and member.site.gearman is not None:
             asked, site_host = member.site.gearman.asked_server, member.label
         if asked is not None:
