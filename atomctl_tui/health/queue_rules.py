@@ -157,6 +157,7 @@ class QueueRules:
         # The same fix for every job type nobody can run: worked out once, not per function
         # (1,000 functions waiting made it most of an assessment's time).
         start_stopped = _start_stopped_workers(inputs)
+        undefined = undefined_job_classes(inputs)  # once, not per waiting function
         for snapshot in reachable:
             where = f" on {snapshot.server}" if several else ""
             for stats in snapshot.functions:
@@ -169,7 +170,7 @@ class QueueRules:
                 if stats.workers == 0:
                     findings.append(
                         self._waiting_without_worker(
-                            inputs, start_stopped, stats.waiting, job_class, where, base
+                            inputs, start_stopped, undefined, stats.waiting, job_class, where, base
                         )
                     )
                 elif stats.workers > running_everywhere:
@@ -204,7 +205,6 @@ class QueueRules:
             ]
             # A class its workers report as not defined is not on this site: AtoM cannot
             # queue it here, so no worker is missing for it.
-            undefined = undefined_job_classes(inputs)
             note = not_on_site_finding(c for c in unserved if c in undefined)
             if note is not None:
                 findings.append(note)
@@ -218,18 +218,20 @@ class QueueRules:
         self,
         inputs: HealthInputs,
         fix: Fix | None,
+        undefined: frozenset[str],
         waiting: int,
         job_class: str,
         where: str,
         base: Where,
     ) -> Finding:
+        """``undefined``: the job classes the site's workers log as not defined."""
         advice = (
             f"Start the stopped workers ({fix.words})."
             if fix
             else "Start a worker that can run"
             f" it: one whose --types include {_worker_type(inputs, job_class) or 'its type'}."
         )
-        if job_class in undefined_job_classes(inputs):
+        if job_class in undefined:
             advice = (
                 f'This site\'s workers report {job_class} as "Ability not defined" (its class'
                 " is missing, or its plugin is not enabled): none of them can run these jobs."
