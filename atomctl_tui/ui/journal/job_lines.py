@@ -56,14 +56,26 @@ class JobLines:
     def job_of(self, entry: JournalEntry) -> str | None:
         return self._job_of.get(entry.cursor)
 
-    def forget(self, entry: JournalEntry) -> None:
-        """The view no longer keeps ``entry``."""
-        self._job_of.pop(entry.cursor, None)
+    def forget_all(self, entries: list[JournalEntry]) -> None:
+        """The view no longer keeps ``entries``."""
+        if self._job_of:  # a flood of other lines leaves nothing to forget
+            pop = self._job_of.pop
+            for entry in entries:
+                pop(entry.cursor, None)
 
     def clear(self) -> None:
         self._job_of.clear()
         self._open.clear()
         self._gone.clear()
+
+    def take_all(self, entries: list[JournalEntry]) -> None:
+        """Read the next lines (in the journal's order)."""
+        take = self.take
+        for entry in entries:
+            # Only a job's start matters while no job is open and no process just exited:
+            # most of a flood is skipped here.
+            if self._open or self._gone or entry.message.endswith(JOB_STARTED_WORDS):
+                take(entry)
 
     def take(self, entry: JournalEntry) -> None:
         """Read the next line (in the journal's order)."""

@@ -144,7 +144,9 @@ class JournalView(ScrollView, can_focus=False):
         self._folds: dict[int, AbilityFold] = {}  # by id() of the fold's first entry
         self._open_folds: dict[ProcessKey, AbilityFold] = {}
         self._around: _Context | None = None  # the filter's -C, as far as the lines went
-        self._widest: int | None = 0  # None: not measured since the last rebuild
+        self._widest: int | None = None
+        """The widest line's cells; None until the reader first scrolls sideways (measuring
+        every line of a flood for a scroll that may never come costs a third of its ingest)."""
         self._moving = False  # the view scrolls itself: not the reader scrolling
         self._styles: dict[str, Style] = {}
 
@@ -253,9 +255,7 @@ class JournalView(ScrollView, can_focus=False):
         """Append a batch; the oldest lines go when the buffer is full."""
         batch = list(entries)[-self.max_lines :]  # more than the buffer holds: only the end
         self.entries.extend(batch)
-        take_job_line = self.job_lines.take
-        for entry in batch:
-            take_job_line(entry)
+        self.job_lines.take_all(batch)
         if self.shows_everything:
             shown_batch, older_too = batch, False  # the common case, kept lean for floods
         else:
@@ -303,16 +303,24 @@ class JournalView(ScrollView, can_focus=False):
 
     def _trim(self) -> int:
         """Let the oldest lines go beyond ``max_lines``; returns how many rows went."""
+        excess = len(self.entries) - self.max_lines
+        if excess <= 0:
+            return 0
+        popleft = self.entries.popleft
+        gone = [popleft() for _ in range(excess)]
+        self.job_lines.forget_all(gone)
+        if self._folds:
+            for oldest in gone:
+                fold = self._folds.pop(id(oldest), None)
+                if fold is not None:
+                    self._open_folds = {k: f for k, f in self._open_folds.items() if f is not fold}
+        # The rows of the lines that went are the first rows: rows keep the lines' order.
+        gone_ids = set(map(id, gone))
+        rows = self.rows
         removed = 0
-        while len(self.entries) > self.max_lines:
-            oldest = self.entries.popleft()
-            self.job_lines.forget(oldest)
-            fold = self._folds.pop(id(oldest), None)
-            if fold is not None:
-                self._open_folds = {k: f for k, f in self._open_folds.items() if f is not fold}
-            while self.rows and self.rows[0][0] is oldest:
-                self.rows.popleft()
-                removed += 1
+        while rows and id(rows[0][0]) in gone_ids:
+            rows.popleft()
+            removed += 1
         return removed
 
     def _fold_in(self, entry: JournalEntry) -> bool:
@@ -363,7 +371,7 @@ class JournalView(ScrollView, can_focus=False):
         self._folds.clear()
         self._open_folds.clear()
         self._around = None
-        self._widest = 0
+        self._widest = None
         self._resize_virtual()
         self.scroll_to_newest()
         self.refresh()
