@@ -31,12 +31,14 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from atomctl_tui.journal.entries import JournalEntry, parse_entry
 from atomctl_tui.journal.scope import (
     JournalSettings,
     in_scope,
     journal_matches,
+    matches_need_known_units,
     resolve_units,
 )
 from atomctl_tui.outside_text import clean_line
@@ -285,21 +287,35 @@ class JournalFollower:
         starts at the journal's newest entry, whatever its unit.
         """
         resuming = self.cursor is not None
-        if resuming:
-            units, tail = await self.resolve_units(), None
+        if resuming or matches_need_known_units(self.settings.unit_patterns):
+            await self._resolve_scope()
+            pending: list[asyncio.Future[Any]] = []
         else:
-            units, tail = await asyncio.gather(self.resolve_units(), self.tail_cursor())
-        with self._scope_lock:
-            self.units = units
-        if not resuming:
+            # The command does not depend on the units: resolving them goes on meanwhile.
+            pending = [asyncio.ensure_future(self._resolve_scope())]
+        if resuming:
+            return await self._stream(self.command(), follow=True) or "ended"
+        # Asked before following starts, so no line written meanwhile is lost.
+        tail: asyncio.Future[str | None] = asyncio.ensure_future(self.tail_cursor())
+        pending.append(tail)
+        try:
             if self.settings.backlog:
                 ending = await self._stream(self.command(follow=False), follow=False)
                 if ending is not None:
                     return ending
-            if self.cursor is None:
-                self.cursor = tail
+            await asyncio.gather(*pending)
+        finally:
+            for task in pending:
+                task.cancel()
+        if self.cursor is None:
+            self.cursor = tail.result()
         ending = await self._stream(self.command(), follow=True)
         return ending or "ended"
+
+    async def _resolve_scope(self) -> None:
+        units = await self.resolve_units()
+        with self._scope_lock:
+            self.units = units
 
     async def _stream(self, argv: list[str], *, follow: bool) -> str | None:
         """Run journalctl, taking each entry it writes; None if it ended well by itself,

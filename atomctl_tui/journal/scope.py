@@ -104,6 +104,12 @@ def unit_slice(unit: str) -> str:
     return f"system-{unit_escape(prefix)}.slice" if at and prefix else OTHER_SERVICES_SLICE
 
 
+def matches_need_known_units(patterns: Iterable[str]) -> bool:
+    """Whether ``journal_matches`` needs the journal's known units for ``patterns``: only for a
+    glob that is not a template's, whose units' slices it must name."""
+    return any(GLOB_CHARS & set(p) and template_slice(p) is None for p in patterns)
+
+
 def journal_matches(
     patterns: Iterable[str],
     identifiers: Iterable[str],
