@@ -9,6 +9,10 @@ must return quickly and never call back into the watch. A batch is in flight unt
 ``taken()`` is called (from any thread), and the follower reads on at most
 ``MAX_BATCHES_IN_FLIGHT`` batches ahead of the slowest listener: a flood waits in journalctl's
 pipe, not in the UI's queue.
+
+A listener that comes after the lines started flowing first gets the last lines handed over
+(the backlog's worth, at most ``MAX_REPLAY_LINES``): the journal pane mounted a moment after
+the workers' activity began listening still shows the backlog.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +31,7 @@ from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.remote.hosts import Host
 
 MAX_BATCHES_IN_FLIGHT = 4  # of at most BATCH_MAX_LINES lines each
+MAX_REPLAY_LINES = 1_000
 CLOSE_TIMEOUT = 5.0
 STARTING = FollowerStatus(True, "starting journalctl")
 
@@ -56,6 +62,8 @@ class JournalWatch:
         self._listeners: dict[int, Listener] = {}  # by subscription
         self._in_flight: dict[int, int] = {}  # batches handed over, not yet taken
         self._subscriptions = 0
+        self._recent: deque[JournalEntry] = deque(maxlen=min(settings.backlog, MAX_REPLAY_LINES))
+        """The last lines handed over, for a listener that comes later."""
         self._status = STARTING
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -68,8 +76,8 @@ class JournalWatch:
             return self._status
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` with the status now, then with each batch and each status;
-        returns unsubscribe."""
+        """Call ``listener`` with the status now and the last lines handed over (if any),
+        then with each batch and each status; returns unsubscribe."""
         with self._lock:
             # Under the lock, so that no event from the thread overtakes this first one.
             listener(self._status)
@@ -77,6 +85,9 @@ class JournalWatch:
             self._subscriptions += 1
             self._listeners[key] = listener
             self._in_flight[key] = 0
+            if self._recent:
+                self._in_flight[key] = 1
+                listener(JournalBatch(list(self._recent), partial(self._taken, key)))
             if self._thread is None and not self._closing:
                 # Made here rather than on the thread: calls into it can be queued at once.
                 self._loop = asyncio.new_event_loop()
@@ -147,6 +158,9 @@ class JournalWatch:
         # workers' activity) must not hold up the UI thread's taken() of its own batch.
         # Only this thread calls them, so each still gets its events in order.
         with self._lock:
+            # Under the lock with the listeners' list: a listener subscribing now gets these
+            # lines once, in the replay or as a listener.
+            self._recent.extend(entries)
             listeners = list(self._listeners.items())
             for key, _listener in listeners:
                 self._in_flight[key] += 1

@@ -92,6 +92,27 @@ def test_the_first_listener_starts_it_and_the_last_one_ends_it(lab):
     assert second.messages == ["to both", "to the second"]
 
 
+def test_a_listener_that_comes_late_gets_the_lines_handed_over_before_it(lab):
+    # The workers' activity listens first and the journal pane a moment later: the backlog
+    # the watch handed over meanwhile must reach the pane too, once.
+    tag = unique_name("watch-late")
+    write_stream(lab, tag, [b"old one", b"old two"])
+    settings = JournalSettings(worker_units=(), other_units=(), identifiers=(tag,), backlog=10)
+    watch = JournalWatch(lab.host(), settings)
+    early, late = Listener(), Listener()
+    unsubscribe_early = watch.subscribe(early)
+    try:
+        wait_until(lambda: early.messages == ["old one", "old two"], what="the backlog")
+        unsubscribe_late = watch.subscribe(late)
+        assert late.messages == ["old one", "old two"]
+        write_stream(lab, tag, [b"new"])
+        wait_until(lambda: late.messages[-1:] == ["new"], what="the next line")
+        assert late.messages == ["old one", "old two", "new"]
+        unsubscribe_late()
+    finally:
+        unsubscribe_early()
+
+
 def test_a_unit_included_from_another_thread_restarts_journalctl_with_it(lab):
     tag = unique_name("watch-unit")
     unit = f"{tag}.service"
