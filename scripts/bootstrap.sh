@@ -3,7 +3,8 @@
 # fast test loop (`./scripts/test -m "not lab"`) runs as any user once they are installed.
 
 APT_PACKAGES="systemd dbus gearman-job-server gearman-tools openssh-server openssh-client
-util-linux libsystemd-dev pkg-config gcc python3 python3-dev python3-venv tmux"
+util-linux libsystemd-dev pkg-config gcc python3 python3-dev python3-venv tmux
+mariadb-server mariadb-client"
 
 VENV="${ATOMCTL_VENV:-$PWD/.venv}"
 # The lab mounts private, empty /tmp, /var/tmp and /run: a console or check started inside

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+from atomctl_tui.lab import job_rows, mariadb
 from atomctl_tui.lab.state import LabState
 
 # The installed entry point, as an admin runs it.
@@ -44,6 +45,21 @@ def inside(lab: LabState, *command: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise AssertionError(f"{command} failed in the lab: {result.stderr}")
     return result.stdout
+
+
+def insert_job_row(lab: LabState, name: str) -> int:
+    """A job's rows in the lab's database, in progress, as AtoM writes them before queueing
+    it (for tests that hand a job to gearmand themselves); its id."""
+    connection = mariadb.connect(lab)
+    try:
+        with connection.cursor() as cursor:
+            job_id = job_rows.insert_job(
+                cursor, name, user_id=None, object_id=None, description=None
+            )
+        connection.commit()
+    finally:
+        connection.close()
+    return job_id
 
 
 def unit_property(lab: LabState, unit: str, prop: str) -> str:

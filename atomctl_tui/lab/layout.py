@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from atomctl_tui.atom import DEFAULT_WORKER_TYPES, gearman_yml_text
+from atomctl_tui.lab import mariadb
 from atomctl_tui.lab.state import LabPaths
 from atomctl_tui.lab.worker import JOB_CLASSES_FILE
 
@@ -84,14 +85,17 @@ SITE_JOB_CLASSES = tuple(
 """The job classes of the lab's fake AtoM site: those of a default install."""
 
 # Python packages the stand-in worker imports; copied into the lab's runtime directory.
-WORKER_PACKAGES = ("atomctl_tui", "gearman", "yaml")
+WORKER_PACKAGES = ("atomctl_tui", "gearman", "yaml", "pymysql")
 
 
-def write_lab_files(paths: LabPaths, *, gearman_port: int, ssh_port: int, workers: int) -> None:
+def write_lab_files(
+    paths: LabPaths, *, gearman_port: int, ssh_port: int, mysql_port: int, workers: int
+) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.root.chmod(0o755)
     _write_runtime(paths.runtime)
     _write_atom_root(paths, gearman_port)
+    mariadb.write_files(paths, mysql_port)
     _write_unit_dir(paths, gearman_port=gearman_port, workers=workers)
     _write_boot_script(paths)
 
@@ -202,6 +206,12 @@ def _write_unit_dir(paths: LabPaths, *, gearman_port: int, workers: int) -> None
         worker_unit_text(paths).replace("Description=AtoM worker", "Description=AtoM worker %i")
     )
 
+    for relative, text in mariadb.unit_files(paths).items():
+        (unit_dir / relative).parent.mkdir(exist_ok=True)
+        (unit_dir / relative).write_text(text)
+    for alias in mariadb.MARIADB_ALIASES:
+        (unit_dir / alias).symlink_to(f"/lib/systemd/system/{mariadb.MARIADB_UNIT}")
+
     sshd_config = paths.ssh_dir / "sshd_config"
     (unit_dir / SSHD_UNIT).write_text(
         "[Unit]\n"
@@ -221,6 +231,10 @@ def _write_unit_dir(paths: LabPaths, *, gearman_port: int, workers: int) -> None
     wants.mkdir()
     (wants / GEARMAN_UNIT).symlink_to(f"/lib/systemd/system/{GEARMAN_UNIT}")
     (wants / SSHD_UNIT).symlink_to(f"/etc/systemd/system/{SSHD_UNIT}")
+    (wants / mariadb.MARIADB_UNIT).symlink_to(f"/lib/systemd/system/{mariadb.MARIADB_UNIT}")
+    (wants / mariadb.ATOM_DATABASE_UNIT).symlink_to(
+        f"/etc/systemd/system/{mariadb.ATOM_DATABASE_UNIT}"
+    )
     for index in range(1, workers + 1):
         (wants / f"atom-worker@{index}.service").symlink_to(
             f"/etc/systemd/system/{WORKER_TEMPLATE}"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from atomctl_tui.lab import layout, preflight, ssh
 from atomctl_tui.lab.state import LabError, LabPaths, LabState, labs_home
+from atomctl_tui.outside_text import clean_line
 
 BOOT_TIMEOUT = 90.0
 POWEROFF_TIMEOUT = 30.0
@@ -29,6 +30,8 @@ POWEROFF_TIMEOUT = 30.0
 # ``free_port`` skips that range wherever it lies on this machine.
 GEARMAN_PORT_BASE = 4730
 SSH_PORT_BASE = 2222
+MYSQL_PORT_BASE = 3307
+"""MariaDB's 3306 stays free for a server of the host's own."""
 
 
 def running_labs() -> list[LabState]:
@@ -42,7 +45,13 @@ def running_labs() -> list[LabState]:
     return labs
 
 
-def up(name: str, workers: int, gearman_port: int | None, ssh_port: int | None) -> LabState:
+def up(
+    name: str,
+    workers: int,
+    gearman_port: int | None,
+    ssh_port: int | None,
+    mysql_port: int | None,
+) -> LabState:
     preflight.check_root()
     paths = LabPaths(name)
     previous = LabState.load(name)
@@ -60,7 +69,11 @@ def up(name: str, workers: int, gearman_port: int | None, ssh_port: int | None) 
     preflight.check_unshare()
     # Held until the new lab's state is saved, so labs booting at once never pick one port.
     with _labs_lock():
-        taken = {port for lab in running_labs() for port in (lab.gearman_port, lab.ssh_port)}
+        taken = {
+            port
+            for lab in running_labs()
+            for port in (lab.gearman_port, lab.ssh_port, lab.mysql_port)
+        }
         if gearman_port is None:
             gearman_port = preflight.free_port(GEARMAN_PORT_BASE, taken)
         else:
@@ -71,7 +84,19 @@ def up(name: str, workers: int, gearman_port: int | None, ssh_port: int | None) 
             preflight.check_port(ssh_port, "--ssh-port")
         if ssh_port == gearman_port:
             raise LabError("--ssh-port and --gearman-port must differ")
-        layout.write_lab_files(paths, gearman_port=gearman_port, ssh_port=ssh_port, workers=workers)
+        if mysql_port is None:
+            mysql_port = preflight.free_port(MYSQL_PORT_BASE, taken | {gearman_port, ssh_port})
+        else:
+            preflight.check_port(mysql_port, "--mysql-port")
+        if mysql_port in (gearman_port, ssh_port):
+            raise LabError("--mysql-port must differ from --gearman-port and --ssh-port")
+        layout.write_lab_files(
+            paths,
+            gearman_port=gearman_port,
+            ssh_port=ssh_port,
+            mysql_port=mysql_port,
+            workers=workers,
+        )
         ssh.write_sshd_files(paths, ssh_port)
         cgroups = _create_cgroups(paths.cgroup_name)
         launcher = _launch(paths, cgroups)
@@ -86,6 +111,7 @@ def up(name: str, workers: int, gearman_port: int | None, ssh_port: int | None) 
                 ssh_port=ssh_port,
                 workers=workers,
                 cgroups=tuple(str(c) for c in cgroups),
+                mysql_port=mysql_port,
             )
             state.save()
         except BaseException:
@@ -281,10 +307,23 @@ def _wait_until_running(state: LabState) -> None:
             text=True,
             check=False,
         ).stdout.split("\n")
-        names = ", ".join(line.split()[0] for line in failed if line.strip())
+        units = [line.split()[0] for line in failed if line.strip()]
         raise LabError(
-            f"the lab is {answer or 'not answering'} after booting; failed units: {names or 'none'}"
+            f"the lab is {answer or 'not answering'} after booting; failed units:"
+            f" {', '.join(units) or 'none'}" + "".join(_last_words(state, u) for u in units[:3])
         )
+
+
+def _last_words(state: LabState, unit: str, lines: int = 8) -> str:
+    """The end of a failed unit's journal, so a boot that fails says why."""
+    text = subprocess.run(
+        state.nsenter("journalctl", "--no-pager", "-o", "cat", "-n", str(lines), "-u", unit),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    ).stdout.strip()
+    return f"\n{unit}: " + clean_line(" | ".join(text.splitlines())) if text else ""
 
 
 def _wait_for_workers(state: LabState) -> None:

@@ -24,8 +24,16 @@ REQUIRED_FILES = {
     "/usr/bin/unshare": "util-linux",
     "/usr/bin/nsenter": "util-linux",
     "/usr/bin/python3": "python3",
+    "/usr/sbin/mariadbd": "mariadb-server",
+    "/usr/bin/mariadb-install-db": "mariadb-server",
+    "/lib/systemd/system/mariadb.service": "mariadb-server",
+    "/usr/bin/mariadb": "mariadb-client",
 }
-REQUIRED_USERS = {"www-data": "base-passwd", "gearman": "gearman-job-server"}
+REQUIRED_USERS = {
+    "www-data": "base-passwd",
+    "gearman": "gearman-job-server",
+    "mysql": "mariadb-server",
+}
 
 
 def check_root() -> None:

@@ -61,6 +61,24 @@ class LabPaths:
         return self.root / "ssh"
 
     @property
+    def mariadb_dir(self) -> Path:
+        """MariaDB's option file, data directory and the SQL that makes AtoM's database."""
+        return self.root / "mariadb"
+
+    @property
+    def mariadb_data(self) -> Path:
+        return self.mariadb_dir / "data"
+
+    @property
+    def mariadb_options(self) -> Path:
+        return self.mariadb_dir / "my.cnf"
+
+    @property
+    def atom_database_sql(self) -> Path:
+        """Root only: it holds the database user's password."""
+        return self.mariadb_dir / "atom-database.sql"
+
+    @property
     def boot_script(self) -> Path:
         return self.root / "boot.sh"
 
@@ -89,6 +107,8 @@ class LabState:
     ssh_port: int
     workers: int
     cgroups: tuple[str, ...]
+    mysql_port: int = 0
+    """MariaDB's TCP port on 127.0.0.1 (0 in the state of a lab booted before it had one)."""
 
     @property
     def paths(self) -> LabPaths:

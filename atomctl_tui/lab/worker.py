@@ -9,6 +9,10 @@ the others are reported as not defined and not registered.
 
 A job works for the ``seconds`` its JSON parameters ask (default 2); ``fail`` makes it throw
 inside the job (so it logs ``Exception:`` and still completes, as AtoM's jobs do).
+
+Its job row lives in the lab's database, reached with the site's config.php as AtoM does:
+the job is loaded by id, every line it logs is also appended to ``job.output`` (arJobLogger),
+and it ends completed (184), or in error (185) with an error note per error line (arBaseJob).
 """
 
 from __future__ import annotations
@@ -24,10 +28,13 @@ from pathlib import Path
 from types import FrameType
 
 import gearman
+import pymysql
 from gearman.errors import ConnectionError as GearmanConnectionError
 from gearman.errors import ServerUnavailable
 
 from atomctl_tui.atom import WORKER_EXIT_LIMIT_REACHED, load_gearman_config, site_prefix
+from atomctl_tui.lab import job_rows
+from atomctl_tui.lab.atom_config import read_credentials
 
 JOB_CLASSES_FILE = "atomctl-lab-job-classes.txt"
 """In the fake AtoM root: the job classes the site has, one a line (``#`` starts a comment)."""
@@ -48,6 +55,8 @@ SIGNAL_MESSAGES = {
     signal.SIGQUIT: "Job worker quit requested.",
 }
 REQUIRED_PARAMETERS = ("id", "name")
+INVALID_ID = "Called a Gearman worker with an invalid QubitJob id."
+DATABASE_TIMEOUT = 5
 
 
 def log(message: str) -> None:
@@ -108,9 +117,49 @@ class LabJobError(Exception):
     """A failure inside the stand-in job's work; arBaseJob catches it."""
 
 
+class DatabaseUnavailable(Exception):
+    """The site's database cannot be reached: in AtoM a PDOException, which no one catches."""
+
+
+def connect_database(atom_root: str) -> pymysql.Connection:
+    """The site's database with config.php's credentials; every statement commits at once,
+    as Propel's outside a web request."""
+    try:
+        credentials = read_credentials(Path(atom_root))
+        return credentials.connect(autocommit=True, timeout=DATABASE_TIMEOUT)
+    except (OSError, ValueError, pymysql.err.MySQLError) as exc:
+        raise DatabaseUnavailable(f"cannot reach the database of config/config.php: {exc}") from exc
+
+
+class JobRecord:
+    """One job's row while it runs: arJobLogger's lines (in ``job.output``, then on stdout)
+    and arBaseJob's statuses."""
+
+    def __init__(self, cursor: pymysql.cursors.Cursor, job_id: int, name: str) -> None:
+        self.cursor = cursor
+        self.job_id = job_id
+        self.name = name
+
+    def info(self, message: str) -> None:
+        job_rows.append_output(self.cursor, self.job_id, self.name, "info", message)
+        log(message)
+
+    def error(self, message: str) -> None:
+        """arBaseJob::error(): logged at sfLogger's ``err``, then setStatusError($message)."""
+        job_rows.append_output(self.cursor, self.job_id, self.name, "err", message)
+        log(message)
+        job_rows.mark_error(self.cursor, self.job_id, message)
+
+    def completed(self) -> None:
+        job_rows.mark_completed(self.cursor, self.job_id)
+
+
 class StandInWorker(gearman.GearmanWorker):  # type: ignore[misc]  # pygearman is untyped
-    def __init__(self, servers: list[str], *, max_job_count: int, max_mem_usage: int) -> None:
+    def __init__(
+        self, servers: list[str], *, atom_root: str, max_job_count: int, max_mem_usage: int
+    ) -> None:
         super().__init__(servers)
+        self.atom_root = atom_root
         self.max_job_count = max_job_count
         self.max_mem_usage = max_mem_usage
         self.jobs_completed = 0
@@ -171,18 +220,26 @@ class StandInWorker(gearman.GearmanWorker):  # type: ignore[misc]  # pygearman i
         return failed
 
     def run_job(self, _worker: gearman.GearmanWorker, job: gearman.job.GearmanJob) -> str:
-        """arBaseJob::run(): parameters checked outside the job's try, the rest inside it."""
+        """arBaseJob::run(): parameters checked and the job loaded outside the job's try, the
+        rest inside it. The job's class marks it completed at the end of its work."""
         parameters = check_parameters(decode_parameters(job.data))
-        log("Job started.")
+        connection = connect_database(self.atom_root)
         try:
-            log(f"Parameters: {php_json(parameters)}")
-            work(parameters)
-            log("Job finished.")
-        except Exception as exc:  # arBaseJob catches every Throwable of the job itself
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            log(f"Exception: {exc}")
-            log(f"File: {where.filename}")
-            log(f"Line: {where.lineno}")
+            with connection.cursor() as cursor:
+                record = load_job(cursor, int(str(parameters["id"])))
+                record.info("Job started.")
+                try:
+                    record.info(f"Parameters: {php_json(parameters)}")
+                    work(parameters)
+                    record.completed()
+                    record.info("Job finished.")
+                except Exception as exc:  # arBaseJob catches every Throwable of the job itself
+                    where = traceback.extract_tb(exc.__traceback__)[-1]
+                    record.error(f"Exception: {exc}")
+                    record.error(f"File: {where.filename}")
+                    record.error(f"Line: {where.lineno}")
+        finally:
+            connection.close()
         return JOB_RESULT
 
 
@@ -199,16 +256,23 @@ def decode_parameters(data: bytes | str | None) -> object:
 
 
 def check_parameters(parameters: object) -> dict[str, object]:
-    """arBaseJob's required parameters, then QubitJob::getById(). The lab has no database:
-    any positive integer id stands for an existing job row."""
+    """arBaseJob's required parameters; an id that is no row id at all is invalid at once."""
     for name in REQUIRED_PARAMETERS:
         if not isinstance(parameters, dict) or parameters.get(name) is None:
             raise JobException(f"Required parameter not found for job: {name}")
     assert isinstance(parameters, dict)
     job_id = parameters["id"]
     if isinstance(job_id, bool) or not (str(job_id).isdigit() and int(job_id) > 0):
-        raise JobException("Called a Gearman worker with an invalid QubitJob id.")
+        raise JobException(INVALID_ID)
     return parameters
+
+
+def load_job(cursor: pymysql.cursors.Cursor, job_id: int) -> JobRecord:
+    """QubitJob::getById(): no row, no job."""
+    name = job_rows.job_name(cursor, job_id)
+    if name is None:
+        raise JobException(INVALID_ID)
+    return JobRecord(cursor, job_id, name)
 
 
 def work(parameters: dict[str, object]) -> None:
@@ -284,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 
     worker = StandInWorker(
         list(config.servers),
+        atom_root=atom_root,
         max_job_count=max(args.max_job_count, 0),
         max_mem_usage=max(args.max_mem_usage, 0),
     )
@@ -312,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     worker.ask_for_work()
     try:
         return work_until_a_limit(worker)
+    except (DatabaseUnavailable, pymysql.err.MySQLError) as exc:
+        print_uncaught("PDOException", str(exc))  # escapes the task, as in AtoM: exit 1
+        return 1
     finally:
         log("Job worker stopped.")  # AtoM's shutdown function: on every exit from here on
 

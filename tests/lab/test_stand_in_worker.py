@@ -21,7 +21,7 @@ from atomctl_tui.lab.layout import SITE_JOB_CLASSES
 from atomctl_tui.lab.machine import gearman_admin
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.lab.worker import JOB_CLASSES_FILE
-from tests.labs import inside, lab_cli, unit_property
+from tests.labs import insert_job_row, inside, lab_cli, unit_property
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.lab
@@ -209,14 +209,11 @@ def test_job_failures_are_logged_and_reported_as_atom_does(lab, probe_class):
             start += 1
 
         # An exception inside the job: arBaseJob catches it, the job completes.
-        request = foreground(lab, '{"seconds":0,"fail":"disk full","name":"x","id":5}')
+        data = f'{{"seconds":0,"fail":"disk full","name":"x","id":{insert_job_row(lab, "x")}}}'
+        request = foreground(lab, data)
         assert (request.state, request.result) == (gearman.JOB_COMPLETE, b'{"result":null}')
         lines = wait_for_message(lab, unit, "Jobs completed: 1")[start:]
-        assert lines[:3] == [
-            "Job started.",
-            'Parameters: {"seconds":0,"fail":"disk full","name":"x","id":5}',
-            "Exception: disk full",
-        ]
+        assert lines[:3] == ["Job started.", f"Parameters: {data}", "Exception: disk full"]
         assert lines[3].startswith("File: /") and lines[3].endswith("/atomctl_tui/lab/worker.py")
         assert re.fullmatch(r"Line: \d+", lines[4])
         assert lines[5:] == ["Jobs completed: 1"]
