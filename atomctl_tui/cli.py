@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 from atomctl_tui import __version__
@@ -25,6 +28,8 @@ from atomctl_tui.remote.host_spec import HostSpec, HostSpecError, check_ssh_opti
 from atomctl_tui.remote.hosts import local_host
 
 if TYPE_CHECKING:
+    from atomctl_tui.atom_db.jobs import JobsQuery
+    from atomctl_tui.atom_db.report import SiteJobs
     from atomctl_tui.health.check import CheckResult
 
 NamespaceT = TypeVar("NamespaceT")
@@ -250,6 +255,56 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser
     return check
 
 
+def _job_limit(text: str) -> int:
+    from atomctl_tui.atom_db.jobs import MAX_LIMIT
+
+    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of jobs from 1 to {MAX_LIMIT:,}"
+        )
+    return int(text)
+
+
+def _since(text: str) -> datetime | timedelta:
+    from atomctl_tui.atom_db.report import SinceError, parse_since
+
+    try:
+        return parse_since(text)
+    except SinceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_jobs_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser:
+    from atomctl_tui.atom_db.jobs import DEFAULT_LIMIT, STATUS_NAMES
+
+    jobs = commands.add_parser(
+        "jobs",
+        help="list AtoM's recent jobs from its database, newest first",
+        description="Read AtoM's job records (the database config/config.php names; with"
+        " --host, each host's, through its SSH connection) and list the recent jobs, newest"
+        " first. Exit status: 0 read, 2 a database could not be read, 1 bad options.",
+    )
+    jobs.add_argument("--status", choices=tuple(STATUS_NAMES), help="only jobs in this status")
+    jobs.add_argument(
+        "--since",
+        type=_since,
+        metavar="DURATION|TIMESTAMP",
+        help="only jobs queued since then: 90m, 2h, 1d12h, 1w, or YYYY-mm-dd[ HH:MM[:SS]]"
+        " (the database's time)",
+    )
+    jobs.add_argument(
+        "--limit",
+        type=_job_limit,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N jobs (default {DEFAULT_LIMIT})",
+    )
+    jobs.add_argument("--json", action="store_true", help="print JSON (see the README)")
+    _add_source_options(jobs, in_subcommand=True)
+    _add_host_options(jobs, in_subcommand=True)
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="atomctl-tui",
@@ -270,9 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
         " prompting). Exit status: 0 all reachable, 2 a server unreachable, 1 bad options.",
     )
     status.add_argument("--json", action="store_true", help="print JSON (see the README)")
+    status.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus"),
+        help="text (default), json (as --json), or prometheus: the queue, worker and AtoM job"
+        " figures in Prometheus' text format, for node_exporter's textfile collector",
+    )
     _add_source_options(status, in_subcommand=True)
     _add_host_options(status, in_subcommand=True)
-    parser.subcommands = {"status": status, "check": _add_check_command(commands)}
+    parser.subcommands = {
+        "status": status,
+        "check": _add_check_command(commands),
+        "jobs": _add_jobs_command(commands),
+    }
     parser.add_argument(
         "--read-only",
         action="store_true",
@@ -319,18 +384,65 @@ def journal_settings_from(args: argparse.Namespace, settings: Settings) -> Journ
     )
 
 
-def run_status(settings: Settings, *, as_json: bool) -> int:
+def run_status(settings: Settings, *, output: str) -> int:
     from atomctl_tui.health.status_report import (
         exit_status,
         status_document,
+        status_prometheus,
         status_text,
         take_snapshots,
     )
 
     reading = asyncio.run(take_snapshots(settings))
     document = status_document(settings, reading)
-    print(json.dumps(document, indent=2) if as_json else status_text(document))
+    if output == "prometheus":
+        sys.stdout.write(status_prometheus(document))
+    else:
+        print(json.dumps(document, indent=2) if output == "json" else status_text(document))
     return exit_status(reading)
+
+
+EXIT_DATABASE_UNREADABLE = 2
+
+
+def run_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    from atomctl_tui.atom_db.jobs import STATUS_NAMES, JobsQuery
+    from atomctl_tui.atom_db.report import jobs_document, jobs_text
+
+    since = args.since
+    query = JobsQuery(
+        status_id=STATUS_NAMES[args.status] if args.status else None,
+        since=since if not isinstance(since, timedelta) else None,
+        since_ago=since if isinstance(since, timedelta) else None,
+        limit=args.limit,
+    )
+    sites = read_sites(settings, query)
+    if args.json:
+        taken = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        print(json.dumps(jobs_document(sites, taken), indent=2))
+    else:
+        print(jobs_text(sites))
+    return EXIT_DATABASE_UNREADABLE if not all(site.readable for site in sites) else 0
+
+
+def read_sites(settings: Settings, query: JobsQuery | None) -> list[SiteJobs]:
+    """The AtoM sites' jobs, read once: this machine's, or each --host's over SSH (never
+    prompting: connections in batch mode)."""
+    from atomctl_tui.atom import JOB_SERVER_UNIT
+    from atomctl_tui.atom_db.sites import read_fleet_sites, read_local_site
+    from atomctl_tui.fleet import open_fleet
+    from atomctl_tui.remote.hosts import local_host
+
+    if not settings.hosts:
+        return [read_local_site(local_host().label, settings.atom_root, query)]
+    patterns = [*settings.unit_patterns, JOB_SERVER_UNIT]
+    fleet, _settings = open_fleet(
+        settings, patterns, read_only=True, interactive=False, start_units=False
+    )
+    try:
+        return read_fleet_sites(fleet, settings, query)
+    finally:
+        fleet.close()
 
 
 def unknown_result(words: str) -> CheckResult:
@@ -373,7 +485,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return run_check_command(settings, args)
     if args.command == "status":
-        return run_status(settings, as_json=args.json)
+        return run_status(settings, output=args.format or ("json" if args.json else "text"))
+    if args.command == "jobs":
+        return run_jobs(settings, args)
+    # Importing the console allocates a great deal and frees little: no garbage collection
+    # until it runs (run_console freezes what start-up made, then collects again).
+    gc.disable()
     # Imported here so `--help`, `--version` and `status` answer without loading Textual.
     from atomctl_tui.ui.app import AtomctlApp
     from atomctl_tui.ui.run import run_console

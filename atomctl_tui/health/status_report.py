@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
+from atomctl_tui.atom_db.report import SiteJobs, site_json
+from atomctl_tui.atom_db.sites import read_fleet_sites, read_local_site
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet, open_fleet
 from atomctl_tui.gearman.gearmand_start import start_reader
@@ -66,6 +68,8 @@ class StatusReading:
     not_on_site: frozenset[str] = frozenset()
     """Job classes this machine's workers log as "Ability not defined": AtoM cannot queue
     them here, so no alert says they lack a worker."""
+    atom_jobs: tuple[SiteJobs, ...] = ()
+    """Each AtoM site's job summary from its database (or why it could not be read)."""
 
 
 async def take_snapshots(settings: Settings) -> StatusReading:
@@ -92,14 +96,15 @@ async def take_snapshots(settings: Settings) -> StatusReading:
             for server in server_hosts(fleet, targets)
         }
         poller = JobServersPoller.of_targets(targets, start_readers=readers)
+        atom_jobs = asyncio.to_thread(read_local_site, member.label, settings.atom_root, None)
         try:
-            snapshots = await poller.poll()
+            snapshots, site = await asyncio.gather(poller.poll(), atom_jobs)
         finally:
             await poller.close()
     finally:
         unsubscribe()
         fleet.close()
-    return StatusReading(snapshots, units, not_on_site=not_on_site)
+    return StatusReading(snapshots, units, not_on_site=not_on_site, atom_jobs=(site,))
 
 
 async def _take_remote(settings: Settings) -> StatusReading:
@@ -111,15 +116,16 @@ async def _take_remote(settings: Settings) -> StatusReading:
     )
     try:
         poller = JobServersPoller.of_targets(fleet.gearman_targets(fleet_settings))
+        atom_jobs = asyncio.to_thread(read_fleet_sites, fleet, settings, None)
         try:
-            snapshots = await poller.poll()
+            snapshots, sites = await asyncio.gather(poller.poll(), atom_jobs)
         finally:
             await poller.close()
     finally:
         fleet.close()
     hosts = ", ".join(fleet.labels)
     units = LocalUnits(hosts, error="status reads no units on remote hosts (check does)")
-    return StatusReading(snapshots, units, fleet_settings)
+    return StatusReading(snapshots, units, fleet_settings, atom_jobs=tuple(sites))
 
 
 def _local_units(
@@ -163,6 +169,7 @@ def status_document(settings: Settings, reading: StatusReading) -> dict[str, Any
         "servers": [_server(s, [r for r in rows if r.server == s.server]) for s in snapshots],
         "alerts": [asdict(a) for a in find_alerts(snapshots, rows)],
         "units": _units(reading.units),
+        "atom_jobs": [site_json(site, with_jobs=False) for site in reading.atom_jobs],
     }
 
 
@@ -276,6 +283,7 @@ def status_text(document: dict[str, Any]) -> str:
     for alert in document["alerts"]:
         lines.append(f"ALERT {alert['message']}")
     lines.extend(_unit_lines(document["units"]))
+    lines.extend(_atom_jobs_lines(document["atom_jobs"]))
     return "\n".join(lines)
 
 
@@ -299,3 +307,94 @@ def _unit_lines(units: dict[str, Any]) -> list[str]:
         line = f"  {unit_label(unit['unit']):<24} {' · '.join(words)}"
         lines.append(clean_line(line))
     return lines
+
+
+def _atom_jobs_lines(sites: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for site in sites:
+        where = f"AtoM jobs on {site['host']}"
+        if site["error"] is not None:
+            lines.append(clean_line(f"{where}: not read ({site['error']})"))
+            continue
+        summary = site["summary"]
+        words = f"{summary['in_progress']} in progress"
+        oldest = summary["oldest_in_progress"]
+        if oldest is not None:
+            words += f" (oldest: job {oldest['id']} {oldest['name']}, queued {oldest['queued_at']})"
+        at_least = "at least " if summary["errors_at_least"] else ""
+        words += f", {at_least}{summary['errors_last_hour']} failed in the last hour"
+        lines.append(clean_line(f"{where}: {words}"))
+    return lines
+
+
+PROMETHEUS_HELP = {
+    "atomctl_gearman_server_up": "1 when the job server answered its admin protocol",
+    "atomctl_gearman_queued_jobs": "jobs the server holds, running or waiting",
+    "atomctl_gearman_running_jobs": "jobs a worker is running",
+    "atomctl_gearman_waiting_jobs": "jobs waiting for a worker",
+    "atomctl_gearman_worker_connections": "connections able to run at least one function",
+    "atomctl_gearman_function_waiting_jobs": "jobs of the function waiting for a worker",
+    "atomctl_gearman_function_running_jobs": "jobs of the function being run",
+    "atomctl_gearman_function_workers": "connections able to run the function",
+    "atomctl_unit_active": "1 when the unit is active (systemd ActiveState)",
+    "atomctl_atom_database_up": "1 when AtoM's database could be read",
+    "atomctl_atom_jobs_in_progress": "AtoM jobs with status in progress",
+    "atomctl_atom_jobs_oldest_in_progress_seconds": "age of the oldest job in progress",
+    "atomctl_atom_jobs_failed_last_hour": "AtoM jobs that ended in error in the last hour",
+    "atomctl_atom_jobs_failed_last_hour_by_name": "the same, per job name",
+}
+
+
+def status_prometheus(document: dict[str, Any]) -> str:
+    """The queue, worker and AtoM job figures in Prometheus' text exposition format (for
+    node_exporter's textfile collector): every metric a gauge, labelled by server, function,
+    unit or host."""
+    samples: dict[str, list[str]] = {name: [] for name in PROMETHEUS_HELP}
+
+    def add(name: str, labels: dict[str, str], value: float) -> None:
+        pairs = ",".join(f'{key}="{_label_value(text)}"' for key, text in labels.items())
+        samples[name].append(f"{name}{{{pairs}}} {value:g}")
+
+    for server in document["servers"]:
+        where = {"server": server["server"]}
+        add("atomctl_gearman_server_up", where, 1 if server["reachable"] else 0)
+        if not server["reachable"]:
+            continue
+        totals = server["totals"]
+        add("atomctl_gearman_queued_jobs", where, totals["queued"])
+        add("atomctl_gearman_running_jobs", where, totals["running"])
+        add("atomctl_gearman_waiting_jobs", where, totals["waiting"])
+        add("atomctl_gearman_worker_connections", where, totals["workers"])
+        for function in server["functions"]:
+            labels = {**where, "function": function["function"], "job_class": function["job_class"]}
+            add("atomctl_gearman_function_waiting_jobs", labels, function["waiting"])
+            add("atomctl_gearman_function_running_jobs", labels, function["running"])
+            add("atomctl_gearman_function_workers", labels, function["workers"])
+    units = document["units"]
+    for unit in units["units"]:
+        labels = {"host": units["host"], "unit": unit["unit"]}
+        add("atomctl_unit_active", labels, 1 if unit["active_state"] == "active" else 0)
+    for site in document["atom_jobs"]:
+        where = {"host": site["host"]}
+        summary = site["summary"]
+        add("atomctl_atom_database_up", where, 1 if summary is not None else 0)
+        if summary is None:
+            continue
+        add("atomctl_atom_jobs_in_progress", where, summary["in_progress"])
+        oldest = summary["oldest_in_progress"]
+        if oldest is not None and oldest["duration_seconds"] is not None:
+            add("atomctl_atom_jobs_oldest_in_progress_seconds", where, oldest["duration_seconds"])
+        add("atomctl_atom_jobs_failed_last_hour", where, summary["errors_last_hour"])
+        for errors in summary["errors_by_name"]:
+            labels = {**where, "name": errors["name"]}
+            add("atomctl_atom_jobs_failed_last_hour_by_name", labels, errors["count"])
+    lines = []
+    for name, help_text in PROMETHEUS_HELP.items():
+        if samples[name]:
+            lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples[name]]
+    return "\n".join(lines) + "\n"
+
+
+def _label_value(text: str) -> str:
+    """A label value as the exposition format writes it: backslash, quote, newline escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
