@@ -13,7 +13,7 @@ import pytest
 
 from atomctl_tui.gearman.trend import WaitingHistory
 from atomctl_tui.ui.queues import pane as queues_pane
-from tests.fakes import FakeGearmand
+from tests.fakes import FakeGearmand, load_moment
 
 
 class FrozenClock:
@@ -41,15 +41,28 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FrozenClock]:
     time.tzset()  # the machine's own zone again
 
 
+def moment_reply(moment: str, command: str) -> bytes:
+    """A text reply of the moment's (first) server, as gearmand sent it."""
+    (replies, *_) = load_moment(moment).replies.values()
+    return "".join(f"{line}\n" for line in replies[command]).encode()
+
+
 @pytest.fixture
 def fake_gearmand() -> Iterator[FakeGearmand]:
-    """gearmand's `show jobs` as captured, on a Unix socket (a short path: sun_path is 108
-    bytes)."""
+    """The job server of the moment ``busy-later`` (8 arFindingAidJob jobs, 2 running), on a
+    Unix socket (a short path: sun_path is 108 bytes): its `status` and `prioritystatus`, and
+    `show jobs` and GET_STATUS as captured in a lab in the same state, one job cancelled
+    (tests/fixtures/gearman/README.md)."""
     directory = Path(tempfile.mkdtemp(prefix="atomctl-gm-"))
     try:
         with FakeGearmand(
             directory / "gearmand.sock",
-            {"show jobs": "gearmand-show-jobs.txt", "status": "gearmand-status.txt"},
+            {
+                "show jobs": "gearman/show-jobs-2-running-1-cancelled.txt",
+                "status": moment_reply("busy-later", "status"),
+                "prioritystatus": moment_reply("busy-later", "prioritystatus"),
+            },
+            statuses="gearman/get-status-2-running-1-cancelled.bin",
         ) as server:
             yield server
     finally:

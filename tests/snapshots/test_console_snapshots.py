@@ -119,13 +119,18 @@ async def open_jobs(console: FakeConsole, pilot: Pilot) -> None:
     screen = console.app.screen
     assert isinstance(screen, JobsScreen)
     await wait_until_async(lambda: screen.jobs, what="the jobs from the fake gearmand")
+    await wait_until_async(
+        lambda: "workers can run it" in str(screen.queue_line.content),
+        what="the selected queue's figures",
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_jobs_view(snap_compare, frozen_clock, fake_gearmand, size):
     console = console_of(BUSY, frozen_clock, fake_gearmand)
     assert take(snap_compare, console, size, open_jobs)
-    assert "show jobs" in fake_gearmand.asked
+    assert {"show jobs", "status", "prioritystatus"} <= set(fake_gearmand.asked)
+    assert fake_gearmand.asked_status[:8] == [f"H:vm:{n}" for n in range(1, 9)]
 
 
 async def open_help(console: FakeConsole, pilot: Pilot) -> None:

@@ -1,12 +1,14 @@
-"""The Jobs screen: gearmand's `show jobs` for one server, and cancelling a queued job.
+"""The Jobs screen: the selected queue's figures, then every job of its server, running or
+queued, and cancelling a queued job.
 
-What gearmand 1.1.20's admin protocol can and cannot say (checked in the lab): `show jobs`
-lists every job of the server, running or waiting alike, as ``handle retries 0 1`` (a running
-job is still "queued"); a cancelled one stays listed as ``ignore 1, queued 0`` until a worker
-asks for it, and gearmand then drops it unrun. No admin command names a job's function (`show
-unique jobs` gives unique ids only, AtoM's are generated): so the counts of running and
-waiting jobs, for the server and for the selected queue, come from `status`, and the handles
-cannot be split by class or by running.
+What gearmand 1.1.20 can and cannot say (checked in the lab): `show jobs` lists every job of
+the server as ``handle retries 0 1``, a running job exactly like a waiting one; a cancelled
+one stays listed as ``ignore 1, queued 0`` until a worker asks for it, and gearmand then drops
+it unrun. The binary protocol's GET_STATUS tells, per handle, whether the job is running
+(``JobStatusClient``). No command names a handle's function: `show unique jobs` gives unique
+ids, which AtoM makes as an md5 of the function and the job's arguments. So the handles
+cannot be split by class, and the screen says so; what it knows of the selected queue (its
+counts per priority and its workers) comes from `status` and `prioritystatus`, above them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,11 +29,13 @@ from textual.widgets import Footer, Static
 from atomctl_tui.fleet import GearmanTarget
 from atomctl_tui.gearman.admin import (
     CommandRefused,
+    FunctionPriorities,
     FunctionStatus,
     GearmanAdminClient,
     GearmanAdminError,
     QueuedJob,
 )
+from atomctl_tui.gearman.job_status import JobStatus, JobStatusClient, JobStatuses
 from atomctl_tui.gearman.watch import pause_between_polls
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
@@ -40,30 +45,98 @@ _DIGITS = re.compile(r"(\d+)")
 MAX_JOBS_SHOWN = 1000
 RESULT_STYLES = {"information": "green", "warning": "yellow", "error": "bold red"}
 
+RUNNING = "running"
+QUEUED = "queued"
+CANCELLED = "cancelled"
+GONE = "gone"  # gearmand no longer knows it: finished (or dropped) since it was listed
+UNKNOWN = "unknown"  # not asked (beyond the cap), or no readable answer
+STATE_STYLES = {RUNNING: "bold green", CANCELLED: "dim", GONE: "dim", UNKNOWN: "yellow"}
+WHY_NOT_BY_CLASS = "Not split by class: gearmand never says. A: AtoM jobs, each with its class."
+
 
 def _handle_order(handle: str) -> list:
     """H:host:9 before H:host:10."""
     return [int(part) if part.isdigit() else part for part in _DIGITS.split(handle)]
 
 
-LISTED = "waiting or running"  # gearmand's word for both: "queued"
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """A job's state: ``kind`` (RUNNING, QUEUED…) and ``words`` as its row shows it."""
+
+    kind: str
+    words: str
 
 
-def job_state(job: QueuedJob) -> str:
+def job_state(job: QueuedJob, status: JobStatus | None) -> JobState:
+    """``running 3/10`` when its worker tells its progress; ``running, cancelled`` for a job
+    cancelled while it ran (gearmand lists it as cancelled and its worker goes on: checked in
+    the lab)."""
+    if status is not None and status.known and status.running:
+        progress = f" {status.numerator}/{status.denominator}" if status.denominator else ""
+        return JobState(RUNNING, f"{RUNNING}{progress}{', cancelled' if job.ignored else ''}")
     if job.ignored:
-        return "cancelled"
-    return LISTED if job.queued else "-"
+        kind = CANCELLED
+    elif status is None:
+        kind = UNKNOWN
+    else:
+        kind = QUEUED if status.known else GONE
+    return JobState(kind, kind)
 
 
-def counts_text(statuses: tuple[FunctionStatus, ...]) -> str:
-    """``2 running, 4 waiting``: what `status` says of these functions."""
-    running = sum(s.running for s in statuses)
-    waiting = sum(s.waiting for s in statuses)
-    return f"{running} running, {waiting} waiting"
+def jobs_text(
+    listed: int, states: list[JobState], statuses: JobStatuses | None, status_error: str | None
+) -> str:
+    """``8 jobs in all queues: 2 running, 5 queued, 1 cancelled``, then what could not be
+    told. ``listed``: the jobs gearmand listed, of which ``states`` are those shown."""
+    kinds = [state.kind for state in states]
+    count = {kind: kinds.count(kind) for kind in (RUNNING, QUEUED, CANCELLED, GONE, UNKNOWN)}
+    text = f"{listed:,} jobs in all queues: "
+    if listed > len(states):
+        text += f"of the first {len(states):,} shown, "
+    if status_error is not None:
+        text += f"running or queued unknown ({status_error}), {count[CANCELLED]} cancelled"
+        return text
+    text += f"{count[RUNNING]} running, {count[QUEUED]} queued, {count[CANCELLED]} cancelled"
+    if count[GONE]:
+        text += f", {count[GONE]} gone since listed"
+    if count[UNKNOWN]:
+        text += f", {count[UNKNOWN]} unknown"
+    unanswered = statuses.words() if statuses is not None else ""
+    return text + (f" ({unanswered})" if unanswered else "")
 
 
-def _text(column: str, value: str) -> Text:
-    return Text(value)
+@dataclass(frozen=True)
+class QueueFigures:
+    """What `status` and `prioritystatus` say of one function; None: it is not listed."""
+
+    status: FunctionStatus | None
+    priorities: FunctionPriorities | None
+
+
+def queue_text(job_class: str, function: str, figures: QueueFigures | str) -> Text:
+    """The selected queue: its class, its counts and workers, its function (``figures``: why
+    they are unknown, in words)."""
+    text = Text(f"Queue {job_class}", style="bold")
+    if isinstance(figures, str):
+        text.append(f"\nits figures unknown ({figures})", style="yellow")
+    elif figures.status is None:
+        text.append("\ngearmand does not list it: no job, no worker")
+    else:
+        status = figures.status
+        text.append(f"\n{status.running} running, {status.waiting} waiting")
+        if figures.priorities is not None:
+            p = figures.priorities
+            text.append(f" ({p.high} high, {p.normal} normal, {p.low} low)")
+        workers = "no worker" if not status.workers else f"{status.workers} workers"
+        text.append(f" · {workers} can run it", style="bold red" if not status.workers else "")
+    text.append(f"\nfunction {function}", style="dim")
+    return text
+
+
+def _text(column: str, value: object) -> Text:
+    if isinstance(value, JobState):
+        return Text(value.words, style=STATE_STYLES.get(value.kind, ""), no_wrap=True)
+    return Text(str(value), no_wrap=True)
 
 
 class JobsScreen(Screen[None]):
@@ -82,28 +155,38 @@ class JobsScreen(Screen[None]):
         function: str | None = None,
         job_class: str | None = None,
     ) -> None:
-        """``function`` (its ``job_class`` in words): the queue selected in the Queues pane,
-        whose counts come first."""
+        """``function`` (its ``job_class`` as the Queues pane names it): the queue selected
+        there, whose figures come first."""
         super().__init__()
         self.poll_interval = poll_interval
         self.server = target.name
         self.function = function
         self.job_class = job_class or function
         # The way the pane polls it: directly, or through a host's SSH connection.
-        self.client = GearmanAdminClient(
-            target.address.host, target.address.port, unix_path=target.socket_path
-        )
+        address, socket_path = target.address, target.socket_path
+        self.client = GearmanAdminClient(address.host, address.port, unix_path=socket_path)
+        self.status_client = JobStatusClient(address.host, address.port, unix_path=socket_path)
+        """gearmand's binary protocol, for which jobs run: on a connection of its own."""
         self.jobs: dict[str, QueuedJob] = {}
+        self.states: dict[str, JobState] = {}
+        """Each listed job's state, as its row shows it."""
         self.last_result = ""
         """The outcome of the last cancel, as the result line shows it."""
         self._wake = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         with Vertical(id="jobs", classes="pane") as frame:
-            frame.border_title = Text(f"Jobs on {self.server} (show jobs)")  # not markup
+            frame.border_title = Text(f"Jobs on {self.server}")  # not markup
+            if self.function is not None:
+                yield Static(Text(f"Queue {self.job_class}", style="bold"), id="jobs-queue")
+            else:
+                yield Static(
+                    Text("No queue selected: every job of the server below.", style="dim"),
+                    id="jobs-queue",
+                )
             yield Static(Text("Reading the job list…"), id="jobs-status")
-            yield Static(Text(""), id="jobs-queue")
-            self.table: KeyedTable[str] = KeyedTable(_text, id="jobs-table", zebra_stripes=True)
+            yield Static(Text(WHY_NOT_BY_CLASS, style="dim"), id="jobs-why")
+            self.table: KeyedTable[object] = KeyedTable(_text, id="jobs-table", zebra_stripes=True)
             self.table.add_column("Handle", key="handle")
             self.table.add_column("Retries", key="retries")
             self.table.add_column("State", key="state")
@@ -121,7 +204,7 @@ class JobsScreen(Screen[None]):
         self.run_worker(self._refresh_forever(), name="jobs-poll", exclusive=True)
 
     async def on_unmount(self) -> None:
-        await self.client.close()
+        await asyncio.gather(self.client.close(), self.status_client.close())
 
     async def _refresh_forever(self) -> None:
         while True:
@@ -131,48 +214,51 @@ class JobsScreen(Screen[None]):
             await pause_between_polls(self._wake, delay)
 
     async def refresh_jobs(self) -> None:
-        status = self.status_line
         try:
             listing = await self.client.show_jobs()
         except GearmanAdminError as exc:
-            status.update(Text(f"Cannot read the jobs: {exc}", style="bold red"))
+            self.status_line.update(Text(f"Cannot read the jobs: {exc}", style="bold red"))
         else:
-            try:
-                items = (await self.client.status()).items
-                functions: tuple[FunctionStatus, ...] | None = items
-                counts = counts_text(items)
-            except GearmanAdminError as exc:  # the list still stands; its counts do not
-                functions, counts = None, f"running and waiting unknown ({exc})"
             jobs = sorted(listing.items, key=lambda job: _handle_order(job.handle))
-            self._show(tuple(jobs[:MAX_JOBS_SHOWN]))
-            skipped = f", {listing.malformed} unreadable lines skipped" if listing.malformed else ""
-            cancelled = sum(1 for j in listing.items if j.ignored)
-            dropped = f", {cancelled} cancelled" if cancelled else ""
-            shown = f" (the first {MAX_JOBS_SHOWN} shown)" if len(jobs) > MAX_JOBS_SHOWN else ""
-            status.update(
-                Text(f"{len(jobs)} jobs{shown}: {counts}{dropped}{skipped} · c cancels one")
-            )
-            self.queue_line.update(self._queue_text(functions))
+            shown = jobs[:MAX_JOBS_SHOWN]
+            statuses: JobStatuses | None = None
+            status_error: str | None = None
+            try:  # the oldest first: they are the ones workers have
+                statuses = await self.status_client.statuses(job.handle for job in shown)
+            except GearmanAdminError as exc:  # the list still stands; which job runs does not
+                status_error = str(exc)
+            by_handle = statuses.by_handle if statuses is not None else {}
+            states = {job.handle: job_state(job, by_handle.get(job.handle)) for job in shown}
+            self._show(shown, states)
+            text = jobs_text(len(jobs), list(states.values()), statuses, status_error)
+            if listing.malformed:
+                text += f", {listing.malformed} unreadable lines skipped"
+            self.status_line.update(Text(f"{text} · c cancels one"))
+        if self.function is not None:
+            self.queue_line.update(await self._queue_figures(self.function))
 
-    def _queue_text(self, functions: tuple[FunctionStatus, ...] | None) -> Text:
-        """The selected queue's counts; gearmand cannot say which handles are its jobs."""
-        unknown = "gearmand does not say a job's class, nor which one runs"
-        if self.function is None or functions is None:
-            return Text(unknown, style="dim")
-        mine = tuple(f for f in functions if f.function == self.function)
-        text = Text(f"{self.job_class}: {counts_text(mine)}", style="bold")
-        text.append(f" · {unknown}", style="dim")
-        return text
+    async def _queue_figures(self, function: str) -> Text:
+        job_class = self.job_class or function
+        try:
+            status = (await self.client.status()).items
+            priorities = (await self.client.priority_status()).items
+        except GearmanAdminError as exc:
+            return queue_text(job_class, function, str(exc))
+        figures = QueueFigures(
+            next((s for s in status if s.function == function), None),
+            next((p for p in priorities if p.function == function), None),
+        )
+        return queue_text(job_class, function, figures)
 
-    def _show(self, jobs: tuple[QueuedJob, ...]) -> None:
+    def _show(self, jobs: list[QueuedJob], states: dict[str, JobState]) -> None:
         table = self.table
         fresh = {job.handle: job for job in jobs}
         table.keep_rows(fresh)
         for handle, job in fresh.items():
-            if self.jobs.get(handle) != job:
-                values = {"handle": handle, "retries": str(job.retries), "state": job_state(job)}
+            if self.jobs.get(handle) != job or self.states.get(handle) != states[handle]:
+                values = {"handle": handle, "retries": str(job.retries), "state": states[handle]}
                 table.upsert(handle, values)
-        self.jobs = fresh
+        self.jobs, self.states = fresh, states
         table.resort()
 
     def selected_job(self) -> QueuedJob | None:
@@ -190,21 +276,25 @@ class JobsScreen(Screen[None]):
         if job.ignored:
             self._result(f"Job {job.handle} is already cancelled.", "warning")
             return
+        state = self.states.get(job.handle)
+        running = state is not None and state.kind == RUNNING
         question = (
             f"Cancel job {job.handle} on {self.server}?\n\n"
             "gearmand drops it, unrun, when a worker asks for it. AtoM's own job list is"
             " not updated."
         )
+        if running:
+            question += " It is running now: gearmand does not stop it, its worker finishes it."
 
         def answered(confirmed: bool | None) -> None:
             if confirmed:
-                self.run_worker(self._cancel(job.handle), name="jobs-cancel")
+                self.run_worker(self._cancel(job.handle, running), name="jobs-cancel")
             else:
                 self._result(f"Job {job.handle} left in the queue.", "information")
 
         self.app.push_screen(ConfirmScreen(question, "Drop the job"), answered)
 
-    async def _cancel(self, handle: str) -> None:
+    async def _cancel(self, handle: str, running: bool) -> None:
         try:
             await self.client.cancel_job(handle)
         except CommandRefused as exc:
@@ -212,7 +302,8 @@ class JobsScreen(Screen[None]):
         except GearmanAdminError as exc:
             self._result(f"Could not cancel {handle}: {exc}", "error")
         else:
-            self._result(f"Job {handle} cancelled: gearmand will drop it unrun.", "information")
+            outcome = "it runs on to its end" if running else "gearmand will drop it unrun"
+            self._result(f"Job {handle} cancelled: {outcome}.", "information")
         self._wake.set()
 
     def _result(self, message: str, severity: SeverityLevel) -> None:

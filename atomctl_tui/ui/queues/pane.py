@@ -490,6 +490,6 @@ class QueuesPane(Pane, can_focus=False):
                 target,
                 poll_interval=self.settings.poll_interval,
                 function=row.function if row is not None and chosen else None,
-                job_class=row.job_class if row is not None and chosen else None,
+                job_class=_class_text(row) if row is not None and chosen else None,
             )
         )
