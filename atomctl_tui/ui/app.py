@@ -4,8 +4,10 @@ fleet of hosts (``--host``)."""
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
@@ -28,20 +30,36 @@ from atomctl_tui.journal.scope import JournalSettings
 from atomctl_tui.journal.watch import JournalWatch
 from atomctl_tui.journal.worker_activity import WorkerActivity
 from atomctl_tui.remote.hosts import Host
-from atomctl_tui.ui.health.screen import HealthScreen
 from atomctl_tui.ui.health.strip import HEALTH_BINDING, HealthStrip
-from atomctl_tui.ui.help.screen import HelpScreen
 from atomctl_tui.ui.job_server.pane import JobServerPane
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
-from atomctl_tui.ui.journal.commands import JournalCommands
 from atomctl_tui.ui.journal.pane import JournalPane
 from atomctl_tui.ui.keymap import apply_keymap
-from atomctl_tui.ui.palette import binding_commands, offered_bindings
-from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.queues.pane import QueuesPane
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
 from atomctl_tui.ui.workers.pane import WorkersPane
+
+if TYPE_CHECKING:
+    from textual.command import Provider
+
+    from atomctl_tui.atom_db.atom_site import AtomSite
+    from atomctl_tui.atom_db.watch import AtomJobsWatch
+    from atomctl_tui.ui.health.screen import HealthScreen
+    from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+
+# The views and screens not on the first screen (the Health, Jobs, AtoM jobs and help views,
+# the palette's commands, AtoM's database) are imported when first used, not at start-up:
+# the first frame waits for every module imported before it (benchmarks/README.md, "First
+# paint").
+
+
+def journal_commands() -> type[Provider]:
+    """The journal's palette commands, imported when the palette first opens."""
+    from atomctl_tui.ui.journal.commands import JournalCommands
+
+    return JournalCommands
+
 
 # What every table's own keys do (DataTable's, and KeyedTable's first and last row).
 TABLE_KEYS = [
@@ -58,7 +76,7 @@ HEADER_HOSTS_WIDTH = 40  # host names in the header up to this long, else how ma
 class AtomctlApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "atomctl-tui"
-    COMMANDS = App.COMMANDS | {JournalCommands}
+    COMMANDS = App.COMMANDS | {journal_commands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         # ctrl+c quits, as in htop, k9s and lazydocker: over SSH it is what a hand reaches for,
@@ -74,6 +92,7 @@ class AtomctlApp(App[None]):
         ),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         HEALTH_BINDING,
+        Binding("A", "atom_jobs", "AtoM jobs", id="app.atom_jobs"),
         Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
         Binding("shift+tab", "focus_previous", "Previous pane", show=False, id="app.focus_prev"),
     ]
@@ -89,11 +108,13 @@ class AtomctlApp(App[None]):
         health: HealthRules | None = None,
         job_servers: JobServersWatch | None = None,
         journal_watches: list[JournalWatch] | None = None,
+        atom_sites: list[AtomSite] | None = None,
     ) -> None:
         """One ``host`` (this machine, a lab), or the ``fleet`` of remote hosts (``--host``).
         ``health``: the health findings' thresholds (tests shorten the ones that need time).
         ``job_servers``, ``journal_watches`` (one per fleet member, in its order): sources to
-        use instead of polling the fleet's job servers and following its journals (tests)."""
+        use instead of polling the fleet's job servers and following its journals (tests);
+        ``atom_sites``: the AtoM sites whose databases the console reads (tests)."""
         super().__init__()
         self.health_rules = health or HealthRules()
         self.settings = settings or default_settings()
@@ -128,15 +149,37 @@ class AtomctlApp(App[None]):
         self.worker_activities = [
             WorkerActivity(watch, self.worker_patterns) for watch in self.journal_watches
         ]
-        # What is wrong, assessed from the fleet, the polls and the workers' logs: the strip
-        # and the Health view listen.
+        self._atom_sites = atom_sites
+        self._atom_sites_lock = threading.Lock()  # found by the monitor's thread, or the UI's
+        # What is wrong, assessed from the fleet, the polls, the workers' logs and AtoM's
+        # databases: the strip and the Health view listen.
         self.health_monitor = HealthMonitor(
-            fleet, self.settings, self.health_rules, self.job_servers, self.worker_activities
+            fleet,
+            self.settings,
+            self.health_rules,
+            self.job_servers,
+            self.worker_activities,
+            atom_jobs=self._atom_jobs_watches,
         )
         labels = ", ".join(fleet.labels)
         self.sub_title = (
             labels if len(labels) <= HEADER_HOSTS_WIDTH else f"{len(fleet.labels)} hosts"
         )
+
+    @property
+    def atom_sites(self) -> list[AtomSite]:
+        """AtoM's own job records, read from each site's database (by the health monitor, and
+        by the AtoM jobs view while it is open); found when first asked for."""
+        with self._atom_sites_lock:
+            if self._atom_sites is None:
+                from atomctl_tui.atom_db.atom_site import console_sites
+
+                self._atom_sites = console_sites(self.fleet, self.settings)
+            return self._atom_sites
+
+    def _atom_jobs_watches(self) -> dict[str, AtomJobsWatch]:
+        """Each AtoM site's jobs watch, by host label (called on the monitor's thread)."""
+        return {site.host.label: site.watch for site in self.atom_sites}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -197,6 +240,11 @@ class AtomctlApp(App[None]):
     def action_help(self) -> None:
         """Every key: everywhere, each pane's, the tables', the Health and Jobs views' (from
         wherever it is opened), and those of the screen it is opened from."""
+        from atomctl_tui.ui.health.screen import HealthScreen
+        from atomctl_tui.ui.help.screen import HelpScreen
+        from atomctl_tui.ui.palette import offered_bindings
+        from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
         views = [self._view_keys(HealthScreen), self._view_keys(JobsScreen)]
@@ -220,6 +268,8 @@ class AtomctlApp(App[None]):
     def _view_keys(self, view: type[HealthScreen] | type[JobsScreen]) -> tuple[str, list[Binding]]:
         """A view's keys, as it offers them when open; else all but those it refuses in
         --read-only (the Health view's fix)."""
+        from atomctl_tui.ui.palette import offered_bindings
+
         title = f"{view.SCREEN_TITLE} view"
         opened = next((s for s in self.screen_stack if isinstance(s, view)), None)
         if opened is not None:
@@ -228,6 +278,8 @@ class AtomctlApp(App[None]):
         return title, [b for b in keys if not (self.read_only and b.action in ACTING_VIEW_KEYS)]
 
     def action_health(self) -> None:
+        from atomctl_tui.ui.health.screen import HealthScreen
+
         if not any(isinstance(screen, HealthScreen) for screen in self.screen_stack):
             self.push_screen(
                 HealthScreen(
@@ -237,11 +289,43 @@ class AtomctlApp(App[None]):
                     self.settings.keymap,
                     read_only=self.read_only,
                     worker_patterns=self.worker_patterns,
+                    atom_sites=self.atom_sites,
                 )
             )
 
+    def action_atom_jobs(self) -> None:
+        from atomctl_tui.ui.atom_jobs.screen import AtomJobsScreen
+
+        if any(isinstance(screen, AtomJobsScreen) for screen in self.screen_stack):
+            return
+        if not self.atom_sites:
+            self.notify(
+                "No AtoM database known: give --atom-root (the site's config/config.php names"
+                " it), or --host for remote sites.",
+                title="AtoM jobs",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.push_screen(
+            AtomJobsScreen(
+                self.atom_sites,
+                self.job_servers,
+                self.worker_activities,
+                self.worker_patterns,
+                read_only=self.read_only,
+            )
+        )
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from atomctl_tui.ui.palette import binding_commands
+
         yield SystemCommand("Help", "Show every key binding", self.action_help)
         yield SystemCommand("Health", "What is wrong, and what to do", self.action_health)
+        yield SystemCommand(
+            "AtoM jobs",
+            "The site's jobs from its database, and each one's story",
+            self.action_atom_jobs,
+        )
         yield from binding_commands(screen)
         yield from super().get_system_commands(screen)

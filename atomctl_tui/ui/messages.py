@@ -4,6 +4,7 @@ so the conversation is easy to follow."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -12,8 +13,12 @@ from atomctl_tui.health.monitor import HealthReport
 from atomctl_tui.journal.focus import FocusRequest
 from atomctl_tui.journal.follower import FollowerStatus
 from atomctl_tui.journal.watch import JournalBatch
+from atomctl_tui.journal.worker_activity import ActivitySnapshot
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.units import UnitsUpdate
+
+if TYPE_CHECKING:  # AtoM's database (pymysql) is imported when its view first opens
+    from atomctl_tui.atom_db.watch import JobsSnapshot
 
 
 @dataclass
@@ -67,3 +72,18 @@ class HealthReported(Message, bubble=False):
     """A new assessment of the console's health; posted from the health monitor's thread."""
 
     report: HealthReport
+
+
+@dataclass
+class WorkerActivityChanged(Message, bubble=False):
+    """What a host's workers are doing, from its journal; posted from the journal's thread."""
+
+    snapshot: ActivitySnapshot
+
+
+@dataclass
+class AtomJobsPolled(Message, bubble=False):
+    """One poll of a host's AtoM jobs; posted from its jobs watch's thread."""
+
+    snapshot: JobsSnapshot
+    host_label: str

@@ -23,13 +23,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.widgets import Static
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
@@ -61,7 +59,7 @@ from atomctl_tui.systemd.unit_text import (
     uptime_text,
 )
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
-from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged
+from atomctl_tui.ui.messages import JobServersPolled, UnitsChanged, WorkerActivityChanged
 from atomctl_tui.ui.unit_action_flow import (
     HostUnits,
     budget_lines,
@@ -112,13 +110,6 @@ ACTIONS = {
     "remove_worker": Action.REMOVE_WORKER,
 }
 MUTATING_ACTIONS = frozenset({"act", "add_worker", "restart_all"})
-
-
-@dataclass
-class WorkerActivityChanged(Message, bubble=False):
-    """What a host's workers are doing, from its journal; posted from the journal's thread."""
-
-    snapshot: ActivitySnapshot
 
 
 def job_text(job: RunningJob, now: float) -> str:
