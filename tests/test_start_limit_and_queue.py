@@ -79,7 +79,9 @@ def test_running_job_words():
     assert job_words(Action.STOP, "", job, 1125.0, UNIT) == (
         "atom-worker@3 is running arFindingAidJob (job 37864, for 2 min):"
         " stopping it aborts that job. gearmand queues it again and a free worker runs it"
-        " again from the start, or it waits until one is free."
+        " again from the start, or it waits until one is free. Should it be lost instead (in"
+        " progress in AtoM, yet nothing runs it), Health or the AtoM jobs view (A) marks it"
+        " failed."
     )
     unnamed = RunningJob(UNIT, "700", since=1000.0)
     assert job_words(Action.RESTART, "web1", unnamed, 1040.0, UNIT).startswith(

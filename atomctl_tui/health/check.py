@@ -3,7 +3,8 @@ plugin says them — one line, ``ATOMCTL <STATUS> - <what is wrong> | <perfdata>
 exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the check itself could not run).
 
 It computes the same findings as the console's Health view, with the same module, but once
-(the workers' journal read once too: ``journal/worker_history.py``):
+(the workers' journal read once too: ``journal/worker_history.py``; AtoM's database too,
+after the job servers' poll, so a job it finds lost was lost already):
 there is no history, so findings that need time (a restart loop seen as NRestarts rising,
 waiting jobs growing, jobs not taken) are not reported; what systemd and gearmand say at
 once is (a unit failed, with its Result; a unit caught in auto-restart; registrations).
@@ -17,8 +18,10 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
+from typing import TYPE_CHECKING
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.config import Settings
@@ -34,6 +37,10 @@ from atomctl_tui.remote.hosts import local_host
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import ConnectionStatus
 
+if TYPE_CHECKING:
+    from atomctl_tui.atom_db.connection import AtomDatabase
+    from atomctl_tui.atom_db.watch import JobsSnapshot
+
 PLUGIN = "ATOMCTL"
 EXIT_OK = 0
 EXIT_WARNING = 1
@@ -43,6 +50,7 @@ STATUS_WORDS = {EXIT_OK: "OK", EXIT_WARNING: "WARNING", EXIT_CRITICAL: "CRITICAL
 STATUS_WORDS[EXIT_UNKNOWN] = "UNKNOWN"
 DEFAULT_TIMEOUT = 10.0  # seconds for the whole check: Nagios's own default plugin timeout
 MIN_POLL_SECONDS = 1.0  # what the job servers get even when systemd took the rest
+RESULT_SECONDS = 0.3  # kept, when AtoM's databases are slow, to weigh and write the result
 MAX_TEXT = 1500  # characters of findings before the perfdata (Nagios keeps 4 KB of output)
 # Characters of perfdata: with the text, the line stays within Nagios's 4 KB whatever the
 # servers list (an AtoM site's own 20-odd job types take about 2,000).
@@ -157,6 +165,7 @@ def _check_once(
         progress.doing = "polling the job servers"
         poll_seconds = max(MIN_POLL_SECONDS, deadline - time.monotonic())
         snapshots = asyncio.run(_poll_once(targets, poll_seconds))
+        atom_reads = AtomReads(_atom_databases(fleet, settings))  # after the poll: see above
         activities = {}
         for label in readings:
             progress.doing = f"reading the workers' journal on {label}"
@@ -165,6 +174,8 @@ def _check_once(
                 settings.unit_patterns,
                 timeout=max(MIN_POLL_SECONDS, deadline - time.monotonic()),
             )
+        progress.doing = "reading AtoM's database"
+        atom_jobs = atom_reads.results(deadline - RESULT_SECONDS, timeout)
         progress.doing = "weighing the findings"
         links: dict[str, LinkStatus] = {
             member.label: member.link.status for member in fleet.members if member.link is not None
@@ -176,17 +187,83 @@ def _check_once(
             now=time.time(),
             unanswered=ConnectionStatus(False, f"no answer from systemd within {timeout:g} s"),
             activities=activities,
+            atom_jobs=atom_jobs,
         )
         findings = HealthTracker(rules, history=False).assess(inputs)
         rows = build_queue_rows(
             snapshots, site_prefix=settings.site_prefix, worker_types=settings.worker_types
         )
         progress.doing = "writing the result"
-        return plugin_result(findings, snapshots, rows, rules, several_hosts=fleet.several)
+        return plugin_result(
+            findings, snapshots, rows, rules, several_hosts=fleet.several, atom_jobs=atom_jobs
+        )
     finally:
         for unsubscribe in unsubscribes:
             unsubscribe()
         fleet.close()
+
+
+def _atom_databases(fleet: Fleet, settings: Settings) -> dict[str, Callable[[], AtomDatabase]]:
+    """Each host's AtoM database, as the console finds them: this machine's (its
+    --atom-root, when a site is known), each remote host's through its SSH master."""
+    from atomctl_tui.atom_db.sites import local_database, remote_database
+
+    found: dict[str, Callable[[], AtomDatabase]] = {}
+    if not settings.hosts:
+        root = settings.atom_root
+        if root is not None:
+            found[fleet.members[0].label] = partial(local_database, root)
+        return found
+    for member, configured in zip(fleet.members, settings.hosts, strict=False):
+        link = member.link
+        if link is None or not link.status.connected:
+            continue  # said as "no SSH connection"
+        site_root = member.site.atom_root if member.site is not None else None
+        root_there = site_root or configured.atom_root
+        found[member.label] = partial(remote_database, link, root_there)
+    return found
+
+
+class AtomReads:
+    """AtoM's databases read once, all at once, each on a thread of its own: daemon threads,
+    so one that outlasts the check never holds its exit."""
+
+    def __init__(self, databases: Mapping[str, Callable[[], AtomDatabase]]) -> None:
+        self._results: dict[str, JobsSnapshot] = {}
+        self._lock = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._read, args=(label, open_database), daemon=True)
+            for label, open_database in databases.items()
+        ]
+        self._labels = list(databases)
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self, label: str, open_database: Callable[[], AtomDatabase]) -> None:
+        from atomctl_tui.atom_db.watch import read_jobs
+
+        database = open_database()
+        try:
+            snapshot = read_jobs(database, None)
+        finally:
+            database.close()
+        with self._lock:
+            self._results[label] = snapshot
+
+    def results(self, until: float, timeout: float) -> dict[str, JobsSnapshot]:
+        """Each read, waited for until ``until`` (time.monotonic()); one not done by then is
+        said as not read in time."""
+        from atomctl_tui.atom_db.watch import JobsSnapshot
+
+        for thread in self._threads:
+            thread.join(max(0.0, until - time.monotonic()))
+        with self._lock:
+            results = dict(self._results)
+        late = f"no answer within the check's {timeout:g} s"
+        return {
+            label: results.get(label) or JobsSnapshot(time.time(), error=late)
+            for label in self._labels
+        }
 
 
 def _on_its_host(finding: Finding) -> Finding:
@@ -214,9 +291,11 @@ def plugin_result(
     rules: HealthRules,
     *,
     several_hosts: bool = False,
+    atom_jobs: Mapping[str, JobsSnapshot] | None = None,
 ) -> CheckResult:
     """``several_hosts``: each finding's words name its host (a unit's name alone does not
-    say which of the hosts it is on)."""
+    say which of the hosts it is on); ``atom_jobs``: each host's AtoM database as read, for
+    its figures."""
     if several_hosts:
         findings = [_on_its_host(f) for f in findings]
     status = max((SEVERITY_STATUS[f.severity] for f in findings), default=EXIT_OK)
@@ -233,7 +312,10 @@ def plugin_result(
     text = _plain(text)
     if len(text) > MAX_TEXT:
         text = text[: MAX_TEXT - 1] + "…"
-    perfdata = performance_data(rows, rules, several_servers=len(snapshots) > 1)
+    atom_items = atom_jobs_perfdata(atom_jobs or {}, several_hosts=several_hosts)
+    room = MAX_PERFDATA - sum(len(item) + 1 for item in atom_items)
+    queues = performance_data(rows, rules, several_servers=len(snapshots) > 1, room=room)
+    perfdata = " ".join([*atom_items, queues] if queues else atom_items)
     line = f"{PLUGIN} {STATUS_WORDS[status]} - {text}"
     return CheckResult(status, f"{line} | {perfdata}" if perfdata else line)
 
@@ -248,9 +330,29 @@ def _all_well(snapshots: Sequence[ServerSnapshot]) -> str:
     )
 
 
-def performance_data(rows: Sequence[QueueRow], rules: HealthRules, *, several_servers: bool) -> str:
+def atom_jobs_perfdata(atom_jobs: Mapping[str, JobsSnapshot], *, several_hosts: bool) -> list[str]:
+    """``'atom_jobs_in_progress'=N;;;0`` and ``'atom_jobs_errors_last_hour'=N;;;0`` for each
+    site whose database was read (named by host, with several)."""
+    items = []
+    for label, snapshot in atom_jobs.items():
+        summary = snapshot.summary
+        if summary is None:
+            continue
+        host = _perf_name_part(label) + " " if several_hosts else ""
+        items.append(f"'{host}atom_jobs_in_progress'={summary.in_progress};;;0")
+        items.append(f"'{host}atom_jobs_errors_last_hour'={summary.error_count};;;0")
+    return items
+
+
+def performance_data(
+    rows: Sequence[QueueRow],
+    rules: HealthRules,
+    *,
+    several_servers: bool,
+    room: int = MAX_PERFDATA,
+) -> str:
     """``'<function> waiting'=N;warn;crit;0``, ``running`` and ``workers`` for this site's AtoM
-    job types, then for functions with jobs (most waiting first), within ``MAX_PERFDATA``
+    job types, then for functions with jobs (most waiting first), within ``room``
     characters; every other function in one ``'other functions'`` count and sums."""
     warn = "" if rules.waiting_warning is None else str(rules.waiting_warning)
     crit = "" if rules.waiting_critical is None else str(rules.waiting_critical)
@@ -270,7 +372,7 @@ def performance_data(rows: Sequence[QueueRow], rules: HealthRules, *, several_se
             f"'{name} workers'={row.workers};;;0",
         ]
         length = sum(len(metric) + 1 for metric in metrics)
-        if used + length > MAX_PERFDATA - OTHERS_ROOM:
+        if used + length > room - OTHERS_ROOM:
             break
         items.extend(metrics)
         used += length

@@ -1,9 +1,10 @@
 """Health findings: what is wrong, in words, what to do, and since when — and their inputs.
 
 The inputs are what the backends already produce: each job server's poll
-(``ServerSnapshot``), each host's units (``UnitState``) and connections (systemd, SSH). The
-rules that turn them into findings are ``queue_rules`` and ``unit_rules``, run together by
-``tracker.HealthTracker``.
+(``ServerSnapshot``), each host's units (``UnitState``) and connections (systemd, SSH), the
+workers' journal and AtoM's own database (``JobsSnapshot``). The rules that turn them into
+findings are ``queue_rules``, ``unit_rules``, ``job_rules`` and ``atom_job_rules``, run
+together by ``tracker.HealthTracker``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.gearman.registration import Owners
@@ -23,6 +24,11 @@ from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import unit_label
 from atomctl_tui.systemd.units import UnitState, is_template, matches
+
+if TYPE_CHECKING:  # AtoM's database is read only where a site is known, and not at start-up
+    from atomctl_tui.atom_db.jobs import JobRow
+    from atomctl_tui.atom_db.watch import JobsSnapshot
+    from atomctl_tui.atom_db.whereabouts import Whereabouts
 
 # Finding kinds (stable: scripts may read them).
 HOST_DISCONNECTED = "host-disconnected"
@@ -41,6 +47,8 @@ REGISTERED_ELSEWHERE = "registered-elsewhere"
 UNIT_NOT_RUNNING = "unit-not-running"
 JOBS_FAILED = "jobs-failed"
 JOB_TYPE_NOT_ON_SITE = "job-type-not-on-site"
+ATOM_JOB_STUCK = "atom-job-stuck"
+ATOM_DB_UNREADABLE = "atom-db-unreadable"
 # Within a severity, causes before their consequences: a host before its servers, a server
 # before its queues, jobs waiting before job types merely unserved.
 KIND_ORDER = (
@@ -57,9 +65,11 @@ KIND_ORDER = (
     REGISTERED_ELSEWHERE,
     JOBS_NOT_TAKEN,
     WAITING_GROWING,
+    ATOM_JOB_STUCK,
     JOBS_FAILED,
     MAX_JOB_COUNT,
     JOB_TYPE_NOT_ON_SITE,
+    ATOM_DB_UNREADABLE,
 )
 KIND_RANK = {kind: rank for rank, kind in enumerate(KIND_ORDER)}
 
@@ -115,6 +125,15 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class StuckJob:
+    """An AtoM job a finding is about, and where it is: what the Health view's fix key marks
+    failed (as the AtoM jobs view does)."""
+
+    job: JobRow
+    whereabouts: Whereabouts
+
+
+@dataclass(frozen=True)
 class Finding:
     kind: str
     severity: Severity
@@ -128,6 +147,7 @@ class Finding:
     since: float | None = None  # time.time() when it began, when known
     fix: Fix | None = None  # what the Health view's fix key does
     journal: str | None = None  # a unit (on ``host``) whose journal says more
+    atom_job: StuckJob | None = None  # a stuck AtoM job: the fix key marks it failed
 
     def dated(self, since: float) -> Finding:
         """This finding, ``since`` set: ``dataclasses.replace`` without its field-by-field
@@ -139,9 +159,10 @@ class Finding:
     @property
     def key(self) -> str:
         """The same finding from one assessment to the next."""
-        return "|".join(
+        key = "|".join(
             part or "" for part in (self.kind, self.host, self.unit, self.server, self.function)
         )
+        return key if self.atom_job is None else f"{key}|{self.atom_job.job.id}"
 
 
 class Where(TypedDict, total=False):
@@ -182,6 +203,9 @@ class HealthInputs:
     gearman.yml names); None: not known, or not watched."""
     activities: Mapping[str, ActivitySnapshot] = field(default_factory=dict)
     """What each host's workers logged (by host label): jobs failed, abilities not defined."""
+    atom_jobs: Mapping[str, JobsSnapshot] = field(default_factory=dict)
+    """The latest read of each host's AtoM database (by host label; hosts whose site the
+    console does not reach have none): jobs in progress, errors, enabled plugins."""
 
 
 def listed(names: Iterable[str]) -> str:

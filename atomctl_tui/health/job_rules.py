@@ -4,14 +4,15 @@
   missing, or its plugin is not enabled — qtSwordPluginWorker on a default install) and that
   no worker registers: AtoM cannot queue it here, so it is a note, never a missing worker;
 - AtoM jobs that failed within the last hour, per job name (an exception in the job,
-  "Maximum retries reached", or Net_Gearman's "Job failed").
+  "Maximum retries reached", or Net_Gearman's "Job failed") — on hosts whose AtoM database
+  could not be read: where it could, ``atom_job_rules`` counts them from the database.
 
 Stateless: the workers' logs (``HealthInputs.activities``) carry their own times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from atomctl_tui.health.findings import (
     JOB_TYPE_NOT_ON_SITE,
@@ -36,10 +37,28 @@ def undefined_job_classes(inputs: HealthInputs) -> frozenset[str]:
     )
 
 
-def not_on_site_finding(classes: Iterable[str]) -> Finding | None:
+PLUGIN_OF_JOB_CLASS = {"qtSwordPluginWorker": "qtSwordPlugin"}
+"""The job classes that come with a plugin AtoM does not enable by default."""
+
+
+def site_plugins(inputs: HealthInputs) -> tuple[str, ...] | None:
+    """The plugins the sites whose database was read have enabled; None: not known."""
+    known = [s.plugins for s in inputs.atom_jobs.values() if s.readable and s.plugins is not None]
+    if not known:
+        return None
+    return tuple(dict.fromkeys(name for plugins in known for name in plugins))
+
+
+def not_on_site_finding(
+    classes: Iterable[str], plugins: Sequence[str] | None = None
+) -> Finding | None:
+    """``plugins``: the site's enabled plugins (its ``plugins`` setting), when known: then a
+    class whose plugin is not among them is said to be so."""
     names = sorted(classes)
     if not names:
         return None
+    if plugins is not None:
+        return _plugin_finding(names, plugins)
     them = "it" if len(names) == 1 else "them"
     return Finding(
         JOB_TYPE_NOT_ON_SITE,
@@ -54,10 +73,44 @@ def not_on_site_finding(classes: Iterable[str]) -> Finding | None:
     )
 
 
+def _plugin_finding(names: list[str], plugins: Sequence[str]) -> Finding:
+    said = []
+    disabled = []
+    for name in names:
+        plugin = PLUGIN_OF_JOB_CLASS.get(name)
+        if plugin is None:
+            said.append(f"{name} (its class is missing)")
+        elif plugin in plugins:
+            said.append(f"{name} ({plugin} is enabled, yet its workers do not find the class)")
+        else:
+            said.append(f"{name} ({plugin} is not enabled on this site)")
+            disabled.append(plugin)
+    them = "it" if len(names) == 1 else "them"
+    advice = "Nothing to do unless the site should offer it: "
+    if disabled:
+        advice += (
+            f"enable {listed(dict.fromkeys(disabled))} in AtoM's Plugins page (qtSwordPlugin is"
+            " for Archivematica DIP uploads), then "
+        )
+    advice += "clear the cache (php symfony cc) and restart the workers."
+    return Finding(
+        JOB_TYPE_NOT_ON_SITE,
+        Severity.INFO,
+        "AtoM job types",
+        f"{plural(len(names), 'AtoM job type')} not on this site: {listed(said)}. Its workers"
+        f' report "Ability not defined", so AtoM cannot queue {them} here.',
+        advice,
+    )
+
+
 def failed_job_findings(inputs: HealthInputs) -> list[Finding]:
-    """One warning per job name with jobs that failed in the last hour."""
+    """One warning per job name with jobs that failed in the last hour, on the hosts whose
+    AtoM database was not read."""
     by_name: dict[str, list[tuple[str, FailedJob]]] = {}
     for host, activity in inputs.activities.items():
+        read = inputs.atom_jobs.get(host)
+        if read is not None and read.readable:
+            continue  # counted from the database
         for failure in activity.failures:
             by_name.setdefault(failure.name or "an unnamed job", []).append((host, failure))
     several_hosts = len(inputs.hosts) > 1

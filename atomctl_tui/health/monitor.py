@@ -1,6 +1,6 @@
-"""The console's health, watched: every host's units and SSH connection and every poll of the
-job servers, assessed by one ``HealthTracker`` kept between assessments, its findings handed
-to each listener.
+"""The console's health, watched: every host's units and SSH connection, every poll of the
+job servers, the workers' journal and each AtoM site's database, assessed by one
+``HealthTracker`` kept between assessments, its findings handed to each listener.
 
 Assessments run on a thread of their own: the sources' listeners only note the latest inputs
 and wake it. It waits ``SETTLE_SECONDS`` (changes that come together are assessed together,
@@ -12,8 +12,9 @@ that says nothing new wakes no one, and a report the same as the last is not han
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet
@@ -24,6 +25,9 @@ from atomctl_tui.health.tracker import HealthTracker
 from atomctl_tui.journal.worker_activity import ActivitySnapshot, WorkerActivity
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.units import UnitsUpdate
+
+if TYPE_CHECKING:  # the database's modules are imported on the monitor's thread, when used
+    from atomctl_tui.atom_db.watch import AtomJobsWatch, JobsSnapshot
 
 SETTLE_SECONDS = 0.2
 TICK_SECONDS = 5.0
@@ -42,6 +46,9 @@ class HealthReport:
 Listener = Callable[[HealthReport], object]
 # What a poll says that findings rest on; its time alone is not news.
 PollWords = tuple[tuple[object, ...], ...]
+AtomJobsWatches = Callable[[], Mapping[str, "AtomJobsWatch"]]
+"""Each AtoM site's jobs watch, by host label: found when the monitor starts, on its thread
+(finding them reads settings and imports the database's driver)."""
 
 
 class HealthMonitor:
@@ -55,13 +62,18 @@ class HealthMonitor:
         rules: HealthRules,
         job_servers: JobServersWatch,
         activities: Sequence[WorkerActivity] = (),
+        atom_jobs: AtomJobsWatches | None = None,
     ) -> None:
-        """``activities``: what each host's workers log (failed jobs, abilities not defined)."""
+        """``activities``: what each host's workers log (failed jobs, abilities not defined);
+        ``atom_jobs``: the AtoM sites' jobs watches (stuck and failed jobs, plugins)."""
         self._fleet = fleet
         self._settings = settings
         self._job_servers = job_servers
         self._activities = tuple(activities)
         self._activity: dict[str, ActivitySnapshot] = {}
+        self._atom_watches = atom_jobs
+        self._watches: Mapping[str, AtomJobsWatch] = {}
+        self._atom_jobs: dict[str, JobsSnapshot] = {}
         self._tracker = HealthTracker(rules)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
@@ -154,16 +166,50 @@ class HealthMonitor:
         with self._lock:
             before = self._activity.get(activity.host_label)
             self._activity[activity.host_label] = activity
+        if before is not None and before.running != activity.running:
+            # A worker started or ended a job: its row has changed in the database too, and a
+            # job that ended must not look lost on the database's last read.
+            for watch in self._watches.values():
+                watch.poll_now()
         if before is None or (before.undefined_abilities, before.failures) != (
             activity.undefined_abilities,
             activity.failures,
         ):
-            self._wake.set()  # a job started or ended changes no finding
+            self._wake.set()  # a job started or ended changes no finding by itself
+
+    def _atom_jobs_listener(self, label: str) -> Callable[[JobsSnapshot], None]:
+        def listener(snapshot: JobsSnapshot) -> None:
+            with self._lock:
+                before = self._atom_jobs.get(label)
+                self._atom_jobs[label] = snapshot
+            if before is None or self._tracker.waiting_on_time or _said(before) != _said(snapshot):
+                self._wake.set()
+
+        return listener
+
+    def _watch_atom_sites(self) -> None:
+        """Subscribe to each AtoM site's jobs watch (on the monitor's thread)."""
+        if self._atom_watches is None:
+            return
+        watches = self._atom_watches()
+        unsubscribes = []
+        with self._lock:
+            self._watches = watches
+        for label, watch in watches.items():
+            unsubscribes.append(watch.subscribe(self._atom_jobs_listener(label)))
+        with self._lock:
+            closed = self._closed.is_set()
+            if not closed:
+                self._unsubscribes.extend(unsubscribes)
+        if closed:  # closed meanwhile: close() did not see these
+            for unsubscribe in unsubscribes:
+                unsubscribe()
 
     # --- the monitor's thread ---
 
     def _run(self) -> None:
         facts = FleetFacts(self._fleet, self._settings)  # reads gearman.yml: not on the UI thread
+        watching_sites = False
         while not self._closed.is_set():
             tick = TICK_SECONDS if self._tracker.waiting_on_time else None
             if self._wake.wait(tick):
@@ -172,12 +218,18 @@ class HealthMonitor:
                 return
             self._wake.clear()
             self._assess(facts)
+            if not watching_sites:  # after the first assessment: the strip's first words
+                watching_sites = True
+                self._watch_atom_sites()
 
     def _assess(self, facts: FleetFacts) -> None:
         with self._lock:
             snapshots, links = self._snapshots, dict(self._links)
             activities = dict(self._activity)
-        inputs = facts.inputs(self._readings, links, snapshots, activities=activities)
+            atom_jobs = dict(self._atom_jobs)
+        inputs = facts.inputs(
+            self._readings, links, snapshots, activities=activities, atom_jobs=atom_jobs
+        )
         findings = self._tracker.assess(inputs)
         complete = snapshots is not None and all(
             reading.done.is_set() or (label in links and not links[label].connected)
@@ -190,3 +242,11 @@ class HealthMonitor:
             self._report = report
             for listener in list(self._listeners):
                 listener(report)
+
+
+def _said(snapshot: JobsSnapshot) -> tuple[object, ...]:
+    """What a read of AtoM's database says that findings rest on (not its time)."""
+    summary = snapshot.summary
+    errors = summary.errors_last_hour if summary is not None else ()
+    in_progress = tuple(job.id for job in snapshot.in_progress)
+    return (snapshot.error, errors, in_progress, snapshot.plugins)

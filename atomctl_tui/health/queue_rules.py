@@ -37,7 +37,11 @@ from atomctl_tui.health.findings import (
     listed,
     plural,
 )
-from atomctl_tui.health.job_rules import not_on_site_finding, undefined_job_classes
+from atomctl_tui.health.job_rules import (
+    not_on_site_finding,
+    site_plugins,
+    undefined_job_classes,
+)
 from atomctl_tui.systemd.actions import Action
 from atomctl_tui.systemd.unit_text import duration_text, natural_key, result_text
 from atomctl_tui.systemd.units import UnitState
@@ -158,6 +162,7 @@ class QueueRules:
         # (1,000 functions waiting made it most of an assessment's time).
         start_stopped = _start_stopped_workers(inputs)
         undefined = undefined_job_classes(inputs)  # once, not per waiting function
+        plugins = site_plugins(inputs)
         for snapshot in reachable:
             where = f" on {snapshot.server}" if several else ""
             for stats in snapshot.functions:
@@ -205,7 +210,7 @@ class QueueRules:
             ]
             # A class its workers report as not defined is not on this site: AtoM cannot
             # queue it here, so no worker is missing for it.
-            note = not_on_site_finding(c for c in unserved if c in undefined)
+            note = not_on_site_finding((c for c in unserved if c in undefined), plugins)
             if note is not None:
                 findings.append(note)
             unserved = [c for c in unserved if c not in undefined]

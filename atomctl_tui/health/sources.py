@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from atomctl_tui.config import Settings
 from atomctl_tui.fleet import Fleet, FleetMember, GearmanTarget, is_loopback
@@ -21,6 +22,9 @@ from atomctl_tui.journal.worker_activity import ActivitySnapshot
 from atomctl_tui.remote.ssh_link import LinkStatus
 from atomctl_tui.systemd.bus import CONNECTING, ConnectionStatus
 from atomctl_tui.systemd.units import UnitState, UnitsUpdate, is_template, matches
+
+if TYPE_CHECKING:
+    from atomctl_tui.atom_db.watch import JobsSnapshot
 
 
 def gearman_servers_by_host(fleet: Fleet, settings: Settings) -> dict[str, tuple[str, ...] | None]:
@@ -115,6 +119,7 @@ class FleetFacts:
         now: float = 0.0,
         unanswered: ConnectionStatus | None = None,
         activities: Mapping[str, ActivitySnapshot] | None = None,
+        atom_jobs: Mapping[str, JobsSnapshot] | None = None,
     ) -> HealthInputs:
         """Every host as ``readings`` (none: no units known) and ``links`` (none: reached
         without SSH) say. ``unanswered``: what a systemd still connecting is said to be (a
@@ -149,6 +154,7 @@ class FleetFacts:
             now=now,
             asked_server=self.asked_server,
             activities=activities or {},
+            atom_jobs=atom_jobs or {},
         )
 
 

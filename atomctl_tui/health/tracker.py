@@ -1,4 +1,4 @@
-"""The health findings of some inputs: the queue rules and the unit rules together, each
+"""The health findings of some inputs: the queue, unit, job and AtoM job rules together, each
 finding dated and all of them in order (most severe first).
 
 The console's ``HealthMonitor`` keeps one tracker between assessments, so it has the history
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from atomctl_tui.health.atom_job_rules import StuckJobs, failed_findings, unreadable_findings
 from atomctl_tui.health.findings import KIND_RANK, Finding, HealthInputs, HealthRules
 from atomctl_tui.health.job_rules import failed_job_findings
 from atomctl_tui.health.queue_rules import QueueRules
@@ -31,6 +32,7 @@ class HealthTracker:
         self.history = history
         self.queues = QueueRules(self.rules, history=history)
         self.units = UnitRules(self.rules, history=history)
+        self.stuck_jobs = StuckJobs(history=history)
         self._first_seen: dict[str, float] = {}
 
     @property
@@ -39,7 +41,11 @@ class HealthTracker:
         it has lasted (a worker's registration grace, jobs not taken, waiting growing), or a
         restart loop that ends when its rises leave the window. Otherwise, assessing the same
         inputs again finds the same."""
-        return self.queues.waiting_on_time or self.units.waiting_on_time
+        return (
+            self.queues.waiting_on_time
+            or self.units.waiting_on_time
+            or self.stuck_jobs.waiting_on_time
+        )
 
     def assess(self, inputs: HealthInputs) -> list[Finding]:
         now = inputs.now or time.time()
@@ -48,6 +54,9 @@ class HealthTracker:
             findings.extend(self.queues.assess(inputs, inputs.snapshots, now))
         findings.extend(self.units.unit_findings(inputs, now))
         findings.extend(failed_job_findings(inputs))
+        findings.extend(self.stuck_jobs.findings(inputs))
+        findings.extend(failed_findings(inputs))
+        findings.extend(unreadable_findings(inputs))
         return self._dated(findings, now)
 
     def _dated(self, findings: list[Finding], now: float) -> list[Finding]:

@@ -5,8 +5,9 @@ own units (through its own systemd connection), all at the same time. Each unit'
 to the ``JournalFocus`` too: the Journal pane then shows that unit's lines.
 
 The question says what the action costs, as far as it is known: the AtoM job a worker is
-running (``running_jobs``, from the workers' journal) that stopping it aborts, and for a start
-or restart the unit's start budget (``systemd/start_limit.py``: its StartLimitBurst and
+running (``running_jobs``, from the workers' journal) that stopping it aborts (what then
+becomes of it, and that a job lost instead can be marked failed from the console), and for a
+start or restart the unit's start budget (``systemd/start_limit.py``: its StartLimitBurst and
 interval, its Restart=, and its starts counted from its journal) — in the question, when
 there is one: a single start is not asked, since its count can be stale (a reset-failed made
 outside the console leaves no line). ``notes``: more words from the caller (what restarting
@@ -95,11 +96,14 @@ def job_words(action: Action, host_label: str, job: RunningJob, now: float, name
     details = [f"job {job.job_id}" if job.job_id else "", f"for {for_how_long(now - job.since)}"]
     where = f" on {host_label}" if host_label else ""
     # What gearmand does then was measured (docs/atom-worker.md): the job goes back to its
-    # queue, and a capable worker runs it again from its start.
+    # queue, and a capable worker runs it again from its start. Lost instead (gearmand
+    # restarted meanwhile), its row stays in progress: the console can mark it failed.
     return (
         f"{unit_label(name)}{where} is running {what} ({', '.join(d for d in details if d)}):"
         f" {ABORTING[action]} it aborts that job. gearmand queues it again and a free worker"
-        " runs it again from the start, or it waits until one is free."
+        " runs it again from the start, or it waits until one is free. Should it be lost"
+        " instead (in progress in AtoM, yet nothing runs it), Health or the AtoM jobs view (A)"
+        " marks it failed."
     )
 
 

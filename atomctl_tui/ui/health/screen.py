@@ -1,5 +1,6 @@
 """The Health view: every finding — what is wrong, where, since when — with what to do, and
-a key that does it through the usual unit-action flow (confirmations as in the Workers pane).
+a key that does it through the usual unit-action flow (confirmations as in the Workers pane),
+or, for a stuck AtoM job, through the AtoM jobs view's marking (confirmed, audited).
 
 It shows the health monitor's reports as they come. Rows are keyed by finding and updated
 in place, so the cursor stays on the finding the admin is reading while others come and go.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,6 +30,9 @@ from atomctl_tui.ui.keymap import key_display
 from atomctl_tui.ui.messages import HealthReported
 from atomctl_tui.ui.unit_action_flow import run_unit_action
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
+
+if TYPE_CHECKING:
+    from atomctl_tui.atom_db.atom_site import AtomSite
 
 AGE_SECONDS = 5.0  # how often the selected finding's age ("since … (5m10s)") is said again
 COLUMNS = (("mark", ""), ("since", "Since"), ("where", "Where"), ("what", "What"))
@@ -75,9 +80,12 @@ class HealthScreen(Screen[None]):
         *,
         read_only: bool,
         worker_patterns: Sequence[str],
+        atom_sites: Sequence[AtomSite] = (),
     ) -> None:
-        """``fleet`` and ``worker_patterns``: where a fix acts, and on which units."""
+        """``fleet`` and ``worker_patterns``: where a fix acts, and on which units;
+        ``atom_sites``: where a stuck AtoM job is marked failed."""
         super().__init__()
+        self.atom_sites = {site.host.label: site for site in atom_sites}
         self.monitor = monitor
         self.fleet = fleet
         self.journal_focus = journal_focus
@@ -203,9 +211,9 @@ class HealthScreen(Screen[None]):
     def _suggested_keys(self, finding: Finding) -> str:
         keys = []
         bindings = {b.id: b for b in Binding.make_bindings(self.BINDINGS)}
-        if finding.fix is not None and not self.read_only:
+        if self._can_fix(finding) and not self.read_only:
             key = key_display(self.app, self.keymap, bindings["health.fix"])
-            keys.append(f"{key}: {finding.fix.words}")
+            keys.append(f"{key}: {self._fix_words(finding)}")
         if finding.journal is not None:
             key = key_display(self.app, self.keymap, bindings["health.journal"])
             keys.append(f"{key}: the journal of {unit_label(finding.journal)}")
@@ -218,7 +226,7 @@ class HealthScreen(Screen[None]):
             if self.read_only:
                 return False  # not offered at all, as in the Workers pane
             finding = self.selected()
-            return True if finding is not None and finding.fix is not None else None
+            return True if finding is not None and self._can_fix(finding) else None
         if action == "journal":
             finding = self.selected()
             return True if finding is not None and finding.journal is not None else None
@@ -252,9 +260,27 @@ class HealthScreen(Screen[None]):
         self.app.pop_screen()
         self.journal_focus.show(finding.journal, host)
 
+    def _can_fix(self, finding: Finding) -> bool:
+        if finding.atom_job is not None:
+            return finding.host in self.atom_sites
+        return finding.fix is not None
+
+    def _fix_words(self, finding: Finding) -> str:
+        if finding.atom_job is not None:
+            return f"mark job {finding.atom_job.job.id} failed"
+        assert finding.fix is not None
+        return finding.fix.words
+
     def action_fix(self) -> None:
         finding = self.selected()
-        if finding is None or finding.fix is None:
+        if finding is None or not self._can_fix(finding):
+            return
+        if finding.atom_job is not None:
+            from atomctl_tui.ui.atom_jobs.mark_failed import MarkFailedFlow
+
+            site = self.atom_sites[finding.host or ""]
+            stuck = finding.atom_job
+            MarkFailedFlow(self, site, read_only=self.read_only).start(stuck.job, stuck.whereabouts)
             return
         self.run_worker(self._fix(finding), group="unit-actions")
 
