@@ -1,8 +1,9 @@
 """The hosts the console watches: this machine (or a lab), or remote hosts over SSH.
 
 A ``Fleet`` holds, for each host, how to reach it (``Host``), its worker units (a
-``UnitSource``: a ``UnitWatch``, or for a remote host a ``ProcessUnitWatch``) and, for a
-remote host, its SSH connection and the addresses it is known by. It also says which job
+``UnitSource``: a ``UnitWatch``, or for a remote host a ``ProcessUnitWatch``, forked by the
+fleet's one ``BusChildren``) and, for a remote host, its SSH connection and the addresses it
+is known by. It also says which job
 servers to watch and how to reach each one:
 
 - ``--gearman`` or ``servers:`` name them: reached directly from here;
@@ -20,26 +21,38 @@ NAT, or labs on one machine) the match is ambiguous, and the console says so.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import queue
 import shutil
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER
 from atomctl_tui.config import HOSTS_SOURCE, ConfiguredHost, Settings
 from atomctl_tui.gearman.servers import ServerAddress, ServerAddressError, parse_server_address
 from atomctl_tui.remote.hosts import Host
-from atomctl_tui.remote.private_dir import make_private_dir
-from atomctl_tui.remote.site import RemoteSite, read_remote_site
 from atomctl_tui.remote.ssh_link import DEFAULT_BRIDGE, SshLink, SshOptions
-from atomctl_tui.systemd.bus_process import ProcessUnitWatch
 from atomctl_tui.systemd.unit_source import UnitSource
 from atomctl_tui.systemd.units import UnitWatch
 
+if TYPE_CHECKING:
+    from atomctl_tui.remote.site import RemoteSite
+    from atomctl_tui.systemd.bus_process import BusChildren
+
+# What only remote hosts need (their child processes, their AtoM site read over SSH, the
+# private directory) is imported in open_fleet: this machine's console starts without it.
+
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+START_WAIT_SECONDS = 3.0
+"""How long the console waits for the hosts' first, batch-mode connections before it starts;
+one still connecting then goes on in the background (as a host unreachable at start-up)."""
 
 
 def is_loopback(address: str) -> bool:
@@ -94,10 +107,12 @@ class Fleet:
         *,
         targets: Sequence[GearmanTarget] | None = None,
         runtime_dir: Path | None = None,
+        bus_children: BusChildren | None = None,
     ) -> None:
         self.members = tuple(members)
         self._targets = tuple(targets) if targets is not None else None
         self._runtime_dir = runtime_dir
+        self._bus_children = bus_children
 
     @classmethod
     def single(cls, host: Host, patterns: Sequence[str], *, read_only: bool = False) -> Fleet:
@@ -141,12 +156,16 @@ class Fleet:
     def close(self) -> None:
         """End every child process and SSH connection, and remove the console's private
         directory."""
+        from atomctl_tui.systemd.bus_process import ProcessUnitWatch
+
         for member in self.members:
             # A child process ends only when told; a UnitWatch's bus ends with its last listener.
             if isinstance(member.units, ProcessUnitWatch):
                 member.units.stop()
             if member.link is not None:
                 member.link.close()
+        if self._bus_children is not None:
+            self._bus_children.close()
         if self._runtime_dir is not None:
             shutil.rmtree(self._runtime_dir, ignore_errors=True)
 
@@ -161,12 +180,18 @@ def open_fleet(
     bridge: str = DEFAULT_BRIDGE,
     start_units: bool = True,
 ) -> tuple[Fleet, Settings]:
-    """Connect to ``settings.hosts`` (one at a time, so prompts do not mix), read each one's
-    AtoM site, and return the fleet with the settings it implies (job servers, site prefix,
-    warnings). A host that cannot be reached does not stop anything: it is retried in the
-    background and the console shows its state. ``start_units=False`` leaves each host's unit
-    watch to start with its first listener (a one-shot reader subscribes before it starts)."""
+    """Connect to ``settings.hosts`` (every host at once in batch mode; then, ``interactive``,
+    one at a time those a prompt could let in, so prompts do not mix), read each one's AtoM
+    site, and return the fleet with the settings it implies (job servers, site prefix,
+    warnings). A host that cannot be reached, or is still connecting after
+    ``START_WAIT_SECONDS``, does not stop anything: it is retried in the background and the
+    console shows its state. ``start_units=False`` leaves each host's unit watch to start with
+    its first listener (a one-shot reader subscribes before it starts)."""
+    from atomctl_tui.remote.private_dir import make_private_dir
+    from atomctl_tui.systemd.bus_process import BusChildren
+
     runtime_dir = make_private_dir()  # mode 0700; those of consoles that died go
+    bus_children = BusChildren()
     options = SshOptions(settings.ssh_config, settings.ssh_options)
     labels = _labels(settings.hosts)
     links = [
@@ -175,13 +200,57 @@ def open_fleet(
     ]
     try:
         return _open_fleet(
-            settings, patterns, links, runtime_dir, read_only, interactive, say, start_units
+            settings,
+            patterns,
+            links,
+            runtime_dir,
+            bus_children,
+            read_only,
+            interactive,
+            say,
+            start_units,
         )
     except BaseException:  # ctrl+c at a prompt, a signal: leave nothing behind
         for link in links:
             link.close()
+        bus_children.close()
         shutil.rmtree(runtime_dir, ignore_errors=True)
         raise
+
+
+def _open_links(
+    links: Sequence[SshLink],
+    interactive: bool,
+    say: Callable[[str], None],
+    connected: Callable[[int], None],
+) -> None:
+    """Every master at once in batch mode, then those a prompt could open, one at a time;
+    ``connected(index)`` as each one is up, in the order they come up."""
+    finished: queue.Queue[int] = queue.Queue()
+    for index, link in enumerate(links):
+        link.begin(partial(finished.put, index))
+        say(f"{link.label}: connecting…")
+    deadline = time.monotonic() + START_WAIT_SECONDS
+    pending = set(range(len(links)))
+    while pending:
+        try:
+            index = finished.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        pending.discard(index)
+        say(f"{links[index].label}: {links[index].status.text}")
+        if links[index].status.connected:
+            connected(index)
+    for index in sorted(pending):
+        say(f"{links[index].label}: still connecting; the console starts without waiting for it")
+    if not interactive:
+        return
+    for index, link in enumerate(links):
+        if index not in pending and link.prompt_could_help:
+            say(f"{link.label}: connecting, ssh may ask…")
+            say(f"{link.label}: {link.open(interactive=True).text}")
+            if link.status.connected:
+                connected(index)
 
 
 def _open_fleet(
@@ -189,27 +258,41 @@ def _open_fleet(
     patterns: Sequence[str],
     links: list[SshLink],
     runtime_dir: Path,
+    bus_children: BusChildren,
     read_only: bool,
     interactive: bool,
     say: Callable[[str], None],
     start_units: bool,
 ) -> tuple[Fleet, Settings]:
-    for link in links:
-        say(f"{link.label}: connecting…")
-        status = link.open(interactive=interactive)
-        say(f"{link.label}: {status.text}")
-    with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
-        sites = list(
-            pool.map(
-                lambda pair: (
-                    read_remote_site(pair[0], pair[1].atom_root)
-                    if pair[0].status.connected
-                    else None
-                ),
-                zip(links, settings.hosts, strict=True),
-            )
+    from atomctl_tui.remote.site import read_remote_site
+    from atomctl_tui.systemd.bus_process import ProcessUnitWatch
+
+    if start_units:  # else it starts with the first unit watch that does
+        with contextlib.suppress(OSError):  # else each host's child says why it cannot start
+            bus_children.start()  # its imports while the masters open
+    watches = [
+        ProcessUnitWatch(link.host(), patterns, read_only=read_only, children=bus_children)
+        for link in links
+    ]
+    site_reads: dict[int, Future[RemoteSite]] = {}
+
+    def connected(index: int) -> None:
+        """A host is up: its AtoM site read, its units watched, while others connect."""
+        site_reads[index] = pool.submit(
+            read_remote_site, links[index], settings.hosts[index].atom_root
         )
-    watches = [ProcessUnitWatch(link.host(), patterns, read_only=read_only) for link in links]
+        if start_units:
+            watches[index].start()
+
+    with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
+        _open_links(links, interactive, say, connected)
+        for index, link in enumerate(links):  # up since, though not waited for
+            if index not in site_reads and link.status.connected:
+                connected(index)
+        sites = [
+            site_reads[index].result() if index in site_reads else None
+            for index in range(len(links))
+        ]
     members = [
         FleetMember(link.host(), watch, link=link, site=site)
         for link, watch, site in zip(links, watches, sites, strict=True)
@@ -238,7 +321,8 @@ def _open_fleet(
     if start_units:
         for watch in watches:
             watch.start()  # connecting while the console starts
-    return Fleet(members, targets=targets, runtime_dir=runtime_dir), fleet_settings
+    fleet = Fleet(members, targets=targets, runtime_dir=runtime_dir, bus_children=bus_children)
+    return fleet, fleet_settings
 
 
 def _labels(hosts: Sequence[ConfiguredHost]) -> list[str]:

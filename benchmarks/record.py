@@ -11,12 +11,17 @@ Method (the README section it writes says the same, next to the figures):
   an admin runs them on the server (`nsenter` into the lab: its systemd, its journal, its
   systemctl), or from this machine over SSH: atomctl-tui with `--host` (its own SSH
   connection), isd — which has no remote mode — in an `ssh -t` session to the lab. The
-  screen is read back with tmux capture-pane every 2 ms through a control-mode client.
+  screen is read back with tmux capture-pane every 2 ms through a control-mode client. Every
+  program starts from cached bytecode, written in the warm-up run (``python_env``).
 - First paint: from asking tmux for the session to the first screen read that shows
   atom-worker@2 with its state (atomctl-tui: its Workers row; isd, started with the search
   text `atom-worker@2` it keeps between runs: the unit's line), and to every pane filled
   (atomctl-tui: that row registered with Gearman, a Queues row, a journal line; isd: the
   unit's line and its status preview). One warm-up run, then the median and max of the runs.
+  Beside them, the floor: a minimal Textual app that paints one line (benchmarks/minimal_app.py),
+  started the same way (nsenter, the same Python), timed to its line on screen. The three are
+  run in turn, run after run, so that each sees the same machine load; the console's medians
+  are given as multiples of the floor's.
 - Outside change → screen: `systemctl stop` / `start` of atom-worker@2 run inside the lab,
   outside the console; systemd's own StateChangeTimestamp of the unit against the first
   screen read that shows the new state (isd: its list marker or its status preview, which
@@ -65,6 +70,7 @@ from bench_workers import (  # noqa: E402
     measure_many,
     state_change_time,
 )
+from minimal_app import LINE as MINIMAL_LINE  # noqa: E402
 from terminal import COLUMNS, LINES, POLL_SECONDS, TmuxTerminal, tree_cpu_seconds  # noqa: E402
 
 from atomctl_tui import __version__  # noqa: E402
@@ -77,10 +83,26 @@ START_MARK = "<!-- performance-record:start -->"
 END_MARK = "<!-- performance-record:end -->"
 LAB_CLI = str(Path(sys.executable).with_name("atomctl-lab"))
 CONSOLE = str(Path(sys.executable).with_name("atomctl-tui"))
+MINIMAL_APP = str(BENCHMARKS / "minimal_app.py")
 BENCH_VENV = REPO / ".bench-venv"
 ISD_VERSION = "0.6.1"
 UNIT = "atom-worker@2.service"
 NO_CONFIG = "XDG_CONFIG_HOME=/nonexistent/atomctl-bench"
+BYTECODE = True
+"""Programs start from bytecode, as installed ones do (pip compiles it): see ``python_env``."""
+
+
+def python_env(lab: LabState) -> list[str]:
+    """`env` words that start every program measured alike, whatever the caller's shell says:
+    no config file, and Python's bytecode cached in the lab's directory
+    (PYTHONPYCACHEPREFIX), written in the warm-up run and read in the counted ones. Without
+    it, a PYTHONDONTWRITEBYTECODE in the caller's environment (set in this project's shells)
+    had the console compile all of the checkout's modules at every start (≈ 85 ms here),
+    which no installed copy does, while Textual's were read from bytecode."""
+    if not BYTECODE:  # as before: the caller's environment decides
+        return ["env", NO_CONFIG]
+    prefix = f"PYTHONPYCACHEPREFIX={lab.paths.root / 'pycache'}"
+    return ["env", "-u", "PYTHONDONTWRITEBYTECODE", prefix, NO_CONFIG]
 
 
 # --- the consoles, as the terminal shows them ----------------------------------------------
@@ -103,6 +125,10 @@ def atomctl_filled(lines: list[str]) -> bool:
         and any(QUEUE_ROW.search(line) for line in lines)
         and any(JOURNAL_LINE.match(line) for line in lines)
     )
+
+
+def minimal_painted(lines: list[str]) -> bool:
+    return any(MINIMAL_LINE in line for line in lines)
 
 
 def isd_states(lines: list[str]) -> set[str]:
@@ -131,14 +157,25 @@ class Console:
     filled: Callable[[list[str]], bool]  # every pane has its data
     prepare: Callable[[], None] = lambda: None  # before each start
 
+    def shows_unit(self, lines: list[str]) -> bool:
+        """First paint's first mark: atom-worker@2 on screen with its state."""
+        return "active" in self.states(lines)
+
 
 def atomctl_local(lab: LabState) -> Console:
-    argv = lab.nsenter("env", NO_CONFIG, CONSOLE, "--atom-root", str(lab.paths.atom_root))
+    argv = lab.nsenter(*python_env(lab), CONSOLE, "--atom-root", str(lab.paths.atom_root))
     return Console("atomctl-tui", argv, ("q",), atomctl_states, atomctl_filled)
 
 
+def minimal_app(lab: LabState) -> Console:
+    """The floor: one line painted; both of its marks are that line."""
+    argv = lab.nsenter(*python_env(lab), sys.executable, MINIMAL_APP)
+    states = lambda lines: {"active"} if minimal_painted(lines) else set()  # noqa: E731
+    return Console("minimal Textual app", argv, ("C-q",), states, minimal_painted)
+
+
 def atomctl_ssh(lab: LabState) -> Console:
-    argv = ["env", NO_CONFIG, CONSOLE, "--host", f"root@127.0.0.1:{lab.ssh_port}",
+    argv = [*python_env(lab), CONSOLE, "--host", f"root@127.0.0.1:{lab.ssh_port}",
             "--ssh-config", str(client_config_path()),
             "--atom-root", str(lab.paths.atom_root)]  # fmt: skip
     return Console("atomctl-tui --host", argv, ("q",), atomctl_states, atomctl_filled)
@@ -155,7 +192,7 @@ def isd_environment(lab: LabState) -> tuple[list[str], Callable[[], None]]:
         state.write_text('{"mode": "system", "search_term": "atom-worker@2"}')
 
     env = [f"XDG_{kind.upper()}_HOME={home / kind}" for kind in ("config", "cache", "data")]
-    return ["env", *env, str(BENCH_VENV / "bin" / "isd")], prepare
+    return [*python_env(lab), *env, str(BENCH_VENV / "bin" / "isd")], prepare
 
 
 def isd_local(lab: LabState) -> Console:
@@ -180,17 +217,36 @@ class Figures:
     idle_cpu: float | None = None
 
 
-def first_paints(terminal: TmuxTerminal, console: Console, runs: int) -> dict[str, list[float]]:
-    marks: dict[str, list[float]] = {"state": [], "filled": []}
+def first_paints(
+    terminal: TmuxTerminal,
+    consoles: list[Console],
+    runs: int,
+    unfilled: list[str] | None = None,
+) -> dict[str, dict[str, list[float]]]:
+    """Each console's first paints, label -> mark -> seconds; the consoles started in turn,
+    run after run, so that a change in the machine's load falls on all of them alike.
+    ``unfilled``: a run whose panes are not all filled within 10 s is noted there (its label)
+    and has no "filled" figure, instead of ending the measure."""
+    marks = {console.label: {"state": [], "filled": []} for console in consoles}
     for run in range(runs + 1):  # the first one warms the page cache; not counted
-        console.prepare()
-        session, started = terminal.start(console.argv)
-        state = terminal.wait_for(session, lambda lines: "active" in console.states(lines))
-        filled = terminal.wait_for(session, console.filled)
-        terminal.end(session, console.quit_keys)
-        if run:
-            marks["state"].append(state - started)
-            marks["filled"].append(filled - started)
+        for console in consoles:
+            console.prepare()
+            session, started = terminal.start(console.argv)
+            state = terminal.wait_for(session, console.shows_unit)
+            try:
+                filled: float | None = terminal.wait_for(
+                    session, console.filled, timeout=60.0 if unfilled is None else 10.0
+                )
+            except TimeoutError:
+                if unfilled is None:
+                    raise
+                unfilled.append(console.label)
+                filled = None
+            terminal.end(session, console.quit_keys)
+            if run:
+                marks[console.label]["state"].append(state - started)
+                if filled is not None:
+                    marks[console.label]["filled"].append(filled - started)
     return marks
 
 
@@ -278,11 +334,20 @@ class Options:
 def record_terminal(lab: LabState, options: Options, results: dict) -> None:
     terminal = TmuxTerminal()
     try:
+        side_by_side = [atomctl_local(lab), minimal_app(lab), isd_local(lab)]
+        print("first paint: " + ", ".join(c.label for c in side_by_side) + " in turn", flush=True)
+        # A run whose panes never fill is said in the record, not the end of it.
+        results["unfilled"] = unfilled = []
+        paints = first_paints(terminal, side_by_side, options.runs, unfilled)
+        results["minimal"] = Figures(first_paint=paints["minimal Textual app"])
         for make in (atomctl_local, isd_local, atomctl_ssh, isd_ssh):
             console = make(lab)
             figures = Figures()
-            print(f"{console.label}: first paint", flush=True)
-            figures.first_paint = first_paints(terminal, console, options.runs)
+            if console.label in paints:
+                figures.first_paint = paints[console.label]
+            else:
+                print(f"{console.label}: first paint", flush=True)
+                figures.first_paint = first_paints(terminal, [console], options.runs)[console.label]
             print(f"{console.label}: outside changes", flush=True)
             figures.latency = outside_changes(terminal, console, lab, options.rounds)
             if make in (atomctl_local, isd_local):
@@ -369,6 +434,11 @@ def median_max(values: list[float]) -> str:
     return f"{statistics.median(m):.0f} / {m[-1]:.0f} ms"
 
 
+def times_floor(values: list[float], floor: list[float]) -> str:
+    """A console's median first paint as a multiple of the minimal app's median."""
+    return f"{statistics.median(values) / statistics.median(floor):.2f}×"
+
+
 def spread(values: list[float]) -> str:
     m = ms(values)
     p90 = m[max(0, int(len(m) * 0.9) - 1)]
@@ -377,15 +447,32 @@ def spread(values: list[float]) -> str:
 
 def section(results: dict, about: dict) -> str:
     atom, isd = results["atomctl-tui"], results["isd"]
+    floor = results["minimal"].first_paint["state"]
     atom_ssh, isd_ssh = results["atomctl-tui --host"], results["isd in ssh -t"]
     refresh, units, journal = results["refresh"], results["units"], results["journal"]
     changes = len(atom.latency)
+    missed = results["unfilled"].count("atomctl-tui")
+    never_filled = (
+        f"; atomctl-tui's panes not all filled within 10 s in {missed} of"
+        f" {len(atom.first_paint['state']) + 1} runs, the warm-up included: no figure for those"
+        if missed
+        else ""
+    )
     rows = [
         ("First paint: atom-worker@2 and its state on screen (median / max of "
          f"{len(atom.first_paint['state'])})", median_max(atom.first_paint["state"]),
          median_max(isd.first_paint["state"]), "—"),
-        ("First paint: every pane filled (isd: the unit's line and its status preview)",
+        ("First paint: every pane filled (isd: the unit's line and its status preview"
+         f"{never_filled})",
          median_max(atom.first_paint["filled"]), median_max(isd.first_paint["filled"]), "—"),
+        ("First paint: a minimal Textual app's one line on screen, run in turn with the two"
+         " above (the floor; benchmarks/minimal_app.py)", median_max(floor), "—", "—"),
+        ("First paint as a multiple of the floor's (medians): atom-worker@2 and its state",
+         f"**{times_floor(atom.first_paint['state'], floor)}**",
+         times_floor(isd.first_paint["state"], floor), "≤ 1.3×"),
+        ("First paint as a multiple of the floor's (medians): every pane filled",
+         f"**{times_floor(atom.first_paint['filled'], floor)}**",
+         times_floor(isd.first_paint["filled"], floor), "≤ 1.6×"),
         ("First paint over SSH, every pane filled (atomctl-tui `--host`; isd in `ssh -t`)",
          median_max(atom_ssh.first_paint["filled"]), median_max(isd_ssh.first_paint["filled"]),
          "—"),
@@ -438,13 +525,18 @@ def section(results: dict, about: dict) -> str:
             " has no remote mode, in an `ssh -t` session to the lab (loopback). The screen is read"
             f" with `tmux capture-pane` every {POLL_SECONDS * 1000:.0f} ms through one"
             " control-mode client (a read costs ≈ 0.06 ms, no process per read), so a figure is"
-            " late by at most a read interval.",
+            " late by at most a read interval. Every program starts from cached bytecode, as an"
+            " installed copy does (`PYTHONPYCACHEPREFIX` in the lab's directory, written in the"
+            " warm-up run), whatever the caller's `PYTHONDONTWRITEBYTECODE` says.",
             "- *First paint*: from asking tmux for the session to the first screen read showing"
             " atom-worker@2 with its state (atomctl-tui: its Workers row; isd, started with the"
             " search text `atom-worker@2`, which it keeps between runs: the unit's line), and to"
             " every pane filled (atomctl-tui: that row registered with Gearman, a Queues row and"
             " a journal line; isd: the line and the unit's status preview). Python start-up is"
-            " included; one warm-up run first.",
+            " included; one warm-up run first. The floor: a minimal Textual app whose compose"
+            " yields one Static line (`benchmarks/minimal_app.py`), started the same way (nsenter,"
+            " the same Python and environment), timed to that line; it and the two consoles are"
+            " started in turn, run after run, so that each sees the same load.",
             "- *Outside change → screen*: `systemctl stop` / `start` of atom-worker@2 inside the"
             " lab, outside the console; systemd's own StateChangeTimestamp of the unit against"
             " the first screen read showing the new state (isd: its list marker or its status"

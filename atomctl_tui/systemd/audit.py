@@ -23,8 +23,6 @@ import pwd
 import subprocess
 from dataclasses import dataclass, replace
 
-from pystemd import journal
-
 from atomctl_tui.remote.hosts import Host
 
 AUDIT_IDENTIFIER = "atomctl-tui"
@@ -108,6 +106,8 @@ def record(host: Host, unit: str, action: str, result: str, user: str | None = N
         # sendv reports nothing when it fails: without journald the entry would just vanish.
         if not os.path.exists(JOURNAL_SOCKET):
             raise AuditError(f"audit entry not written: no journal here ({JOURNAL_SOCKET})")
+        from pystemd import journal  # here: `check`, `status` and --help need no pystemd
+
         journal.sendv(*(f"{key}={value}" for key, value in fields.items()))
         return
     entry = "".join(f"{key}={value}\n" for key, value in fields.items())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -53,6 +54,10 @@ def run_console(app: App[Any], close: Callable[[], None] = lambda: None) -> int:
         timer.daemon = True
         timer.start()
 
+    # What start-up made (modules, classes, settings) lives as long as the console: kept out of
+    # every collection, so that none scans it while the first frame is being made.
+    gc.freeze()
+    gc.enable()
     with signals_handled(ENDING_SIGNALS, end):
         try:
             app.run()
