@@ -1,9 +1,11 @@
 """One SSH connection per remote host: an OpenSSH ControlMaster that everything else reuses.
 
-The master is opened before the console takes the terminal, so ssh can ask for a password,
-a key's passphrase or a second factor there (ssh reads them from /dev/tty). ``-E`` sends its
-messages to a log file of ours, so a master that complains later never writes over the
-console's screen.
+The masters are opened before the console takes the terminal: first every host's at once in
+batch mode (``begin``: no prompt is possible, so none can mix with another), then, one at a
+time, those that failed in a way a prompt could mend — a password, a key's passphrase, a
+second factor, a new host key — so ssh can ask there (it reads them from /dev/tty). ``-E``
+sends its messages to a log file of ours, so a master that complains later never writes over
+the console's screen.
 
 Everything else for that host runs as a client of the master (``ControlMaster=no``): the
 D-Bus bridge (``unixexec:`` address running ``systemd-stdio-bridge``), journalctl, reading
@@ -20,9 +22,11 @@ dies (kill -9, OOM), and every client through it — a ``journalctl --follow`` l
 among them — ends with it, since a client lives on the master's socket. (A master that
 persisted would instead be kept alive by such an orphaned client, for ever.)
 
-A supervisor thread waits for the master to end (a pidfd) and opens it again with backoff, in
-batch mode (no prompt: the terminal belongs to the console by then), then puts the forwards
-back. A master that died uncleanly leaves its control socket behind, and ssh, finding it
+A supervisor thread makes the first, batch-mode attempt, waits (``start``) while the console
+may open the master interactively instead, then waits for the master to end (a pidfd) and
+opens it again with backoff, in batch mode (no prompt: the terminal belongs to the console by
+then), then puts the forwards back. A host slow to answer keeps its own thread busy, and
+nobody else. A master that died uncleanly leaves its control socket behind, and ssh, finding it
 there, would connect without listening on it: the stale socket is removed first.
 """
 
@@ -146,6 +150,18 @@ def describe_ssh_failure(log: str, returncode: int | None) -> tuple[LinkState, s
     return LinkState.DISCONNECTED, f"ssh exited with status {returncode}"
 
 
+PROMPT_COULD_HELP = (
+    "Permission denied",  # a password, a passphrase, a second factor
+    "Too many authentication failures",
+    "Host key verification failed",  # a new host key, to be accepted
+)
+
+
+def prompt_could_help(log: str) -> bool:
+    """Whether ssh's messages say it failed where, allowed to ask, it would have asked."""
+    return any(needle in log for needle in PROMPT_COULD_HELP)
+
+
 def _last_matching(lines: list[str], needle: str) -> str | None:
     return next((line for line in reversed(lines) if needle in line), None)
 
@@ -186,6 +202,13 @@ class SshLink:
         self._stopping = threading.Event()
         self._wake_read, self._wake_write = os.pipe()
         self._thread: threading.Thread | None = None
+        self._first_attempt_done = threading.Event()
+        self._attempted: Callable[[], object] | None = None
+        self._go = threading.Event()
+        """Set by ``start``: the supervisor carries on after its first attempt."""
+        self._ever_up = False
+        self.prompt_could_help = False
+        """The last attempt failed where ssh, allowed to prompt, would have asked."""
 
     # --- argv ---
 
@@ -287,7 +310,8 @@ class SshLink:
         """Open the master; blocks until authenticated or failed. Interactive: ssh may prompt
         on the terminal and is given all the time the admin needs. A master of this link that
         still runs is ended first: one master per host."""
-        self._set(LinkState.CONNECTING if interactive else LinkState.RECONNECTING)
+        self._set(LinkState.RECONNECTING if self._ever_up else LinkState.CONNECTING)
+        self.prompt_could_help = False
         self._end_master()
         # Left by a master that did not end cleanly (killed, OOM). Ours alone (the private
         # directory), and no master of ours runs now.
@@ -315,10 +339,12 @@ class SshLink:
         if not self._wait_until_listening(master, None if interactive else OPEN_TIMEOUT_SECONDS):
             returncode = master.poll()
             self._end_master()
-            state, reason = describe_ssh_failure(self._log_tail(), returncode)
+            log = self._log_tail()
+            state, reason = describe_ssh_failure(log, returncode)
+            self.prompt_could_help = prompt_could_help(log)
             self._set(state, reason)
             return self.status
-        self._up = True
+        self._up = self._ever_up = True
         self._apply_forwards()
         self._set(LinkState.CONNECTED)
         return self.status
@@ -387,21 +413,44 @@ class SshLink:
         except OSError:
             return ""
 
+    def begin(self, attempted: Callable[[], object] | None = None) -> None:
+        """Make a first attempt now, in batch mode, on the supervisor thread, and call
+        ``attempted`` there when it has ended; the thread then waits for ``start`` (meanwhile
+        ``open(interactive=True)`` may be tried from another thread)."""
+        self._attempted = attempted
+        self._start_supervisor()
+
+    def first_attempt(self, timeout: float | None) -> bool:
+        """Wait up to ``timeout`` seconds for the first attempt of ``begin`` to end; whether
+        it has."""
+        return self._first_attempt_done.wait(timeout)
+
     def start(self) -> None:
         """Watch the master from now on, opening it again whenever it ends."""
-        self._thread = threading.Thread(
-            target=self._supervise, name=f"ssh {self.label}", daemon=True
-        )
-        self._thread.start()
+        self._go.set()
+        self._start_supervisor()
+
+    def _start_supervisor(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._supervise, name=f"ssh {self.label}", daemon=True
+            )
+            self._thread.start()
 
     def _supervise(self) -> None:
         retry = FIRST_RETRY_SECONDS
         while not self._stopping.is_set():
             if not self._up:
-                status = self.open(interactive=False)
+                self.open(interactive=False)
+                if not self._first_attempt_done.is_set():
+                    self._first_attempt_done.set()
+                    if self._attempted is not None:
+                        self._attempted()
+                self._go.wait()  # until start(): the console may open it interactively
                 if self._stopping.is_set():
                     break
-                if not status.connected:
+                if not self._up:
+                    status = self.status  # this attempt's, or the interactive one's
                     self._set(status.state, status.reason, retry)
                     self._pause(retry)
                     retry = min(retry * 2, MAX_RETRY_SECONDS)
@@ -433,6 +482,7 @@ class SshLink:
     def close(self) -> None:
         """Stop watching and end the master (its clients and forwards end with it)."""
         self._stopping.set()
+        self._go.set()
         os.write(self._wake_write, b"x")
         # Also a master still authenticating in the supervisor: ending it ends that wait.
         self._end_master()

@@ -17,29 +17,43 @@ the child refuses it when its bus is down, or was lost and made again before the
 out (``ConnectionGuard``: the connection up when the request arrived, or none).
 
 They talk over a socket pair with ``multiprocessing.connection`` framing (pickles, between
-two processes of this same program). The child has no terminal (a new session, so ssh can
-never prompt) and ends when the socket closes, that is when the console ends, however it
-ends. If the child dies, the console says why (the end of its stderr) and starts another one
-with backoff.
+two processes of this same program). The child has no terminal (so ssh can never prompt) and
+ends when the socket closes, that is when the console ends, however it ends. If the child
+dies, the console says why (the end of its stderr) and starts another one with backoff.
+
+The children are forked, not started afresh: started as a new Python process, each host's
+child cost 12 MB of PSS (24 MB RSS) and its interpreter's start and imports in CPU; forked,
+3 MB (benchmarks/README.md, "A fleet of 20 hosts"). ``BusChildren`` runs one process that
+imports pystemd and this module once, freezes its objects out of the garbage collector's
+sight (``gc.freeze``: a collection would otherwise write to every page and copy it), and
+forks a child for each host on request: the children share its pages copy-on-write. The fork
+server is single-threaded (forking is safe there); it is given each child's socket and stderr
+pipe over its own socket (``SCM_RIGHTS``) and answers with the child's pid and a pidfd, by
+which the console waits for the child and kills it — never by a pid that may have been
+reused. It ends when the console's end of its socket closes; its children do not depend on it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import itertools
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NoReturn
 
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.systemd.actions import (
@@ -65,6 +79,92 @@ from atomctl_tui.systemd.units import Listener, UnitState, UnitsUpdate, UnitWatc
 STDERR_TAIL_BYTES = 2048
 STOP_SECONDS = 3.0
 ACTION_THREADS = 4  # actions on one host at once (each waits for its systemd jobs)
+FORK_SERVER_TIMEOUT_SECONDS = 30.0  # its first answer waits for its imports
+FORK_SERVER_MODULE = "atomctl_tui.systemd.bus_process"
+
+
+class BusChildren:
+    """The fork server that starts the systemd children of remote hosts (see the module's
+    docstring): started by ``start``, or by the first ``spawn``; started again if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
+        self._stderr_tail: deque[bytes] = deque()
+        self._closed = False
+
+    def start(self) -> None:
+        """Start the fork server now: its imports then happen while the console starts."""
+        with self._lock:
+            self._running()
+
+    def spawn(self, channel: socket.socket, stderr_fd: int) -> tuple[int, int]:
+        """Fork a child speaking over ``channel`` and writing its stderr to ``stderr_fd``;
+        its pid and a pidfd of it. Raises ``OSError`` when the fork server cannot."""
+        with self._lock:
+            server = self._running()
+            try:
+                socket.send_fds(server, [b"fork"], [channel.fileno(), stderr_fd])
+                answer, fds, _flags, _address = socket.recv_fds(server, 64, 1)
+            except OSError:
+                self._stop_server()
+                raise
+            if not answer or not fds:
+                why = self._why()
+                self._stop_server()
+                raise OSError(f"the fork server ended{why}")
+            return int(answer), fds[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._stop_server()
+
+    def _running(self) -> socket.socket:
+        if self._closed:
+            raise OSError("the console is closing")
+        if self._process is not None and self._process.poll() is None and self._socket:
+            return self._socket
+        self._stop_server()
+        ours, theirs = socket.socketpair()
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", FORK_SERVER_MODULE, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # no terminal: ssh can never prompt in a child
+            )
+        except OSError:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.settimeout(FORK_SERVER_TIMEOUT_SECONDS)
+        self._process, self._socket = process, ours
+        self._stderr_tail = deque()
+        threading.Thread(
+            target=_keep_tail, args=(process.stderr, self._stderr_tail), daemon=True
+        ).start()
+        return ours
+
+    def _why(self) -> str:
+        tail = b"".join(self._stderr_tail).decode(errors="replace").strip().splitlines()
+        return f" ({tail[-1][:200]})" if tail else ""
+
+    def _stop_server(self) -> None:
+        process, server = self._process, self._socket
+        self._process = self._socket = None
+        if server is not None:
+            server.close()  # its end of the socket: the fork server's signal to go
+        if process is not None:
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class ProcessUnitWatch:
@@ -82,7 +182,9 @@ class ProcessUnitWatch:
         *,
         read_only: bool = False,
         resync_seconds: float = DEFAULT_RESYNC_SECONDS,
+        children: BusChildren | None = None,
     ) -> None:
+        """``children``: the fork server shared by the fleet's hosts (None: one of its own)."""
         self.host = host
         self.patterns = tuple(patterns)
         self.read_only = read_only
@@ -100,6 +202,8 @@ class ProcessUnitWatch:
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._own_children = children is None
+        self._children = children if children is not None else BusChildren()
         self.child_pid: int | None = None  # the running child's, for diagnostics and tests
 
     # --- UnitSource ---
@@ -222,32 +326,29 @@ class ProcessUnitWatch:
             self._apply(UnitsUpdate(status=ConnectionStatus(False, f"{detail} {retry:g} s")))
             self._stopping.wait(retry)
             retry = min(retry * 2, MAX_RETRY_SECONDS)
+        if self._own_children:
+            self._children.close()
 
     def _serve_one_child(self) -> str:
         """Start a child and relay its messages until it ends; why it ended, in words."""
         ours, theirs = socket.socketpair()
+        stderr_read, stderr_write = os.pipe()
         try:
-            child = subprocess.Popen(
-                [sys.executable, "-m", "atomctl_tui.systemd.bus_process", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-            )
+            pid, pidfd = self._children.spawn(theirs, stderr_write)
         except OSError as exc:
             ours.close()
+            os.close(stderr_read)
             return f"could not be started: {exc.strerror or exc}"
         finally:
             theirs.close()
+            os.close(stderr_write)
         self._socket = ours
-        self.child_pid = child.pid
+        self.child_pid = pid
         if self._stopping.is_set():  # stop() came while the child was starting
             ours.shutdown(socket.SHUT_RDWR)
         stderr_tail: deque[bytes] = deque()
-        stderr_reader = threading.Thread(
-            target=_keep_tail, args=(child.stderr, stderr_tail), daemon=True
-        )
+        stderr = os.fdopen(stderr_read, "rb")
+        stderr_reader = threading.Thread(target=_keep_tail, args=(stderr, stderr_tail), daemon=True)
         stderr_reader.start()
         # The connection gets a copy of the descriptor: shutting ``ours`` down ends both.
         connection = Connection(os.dup(ours.fileno()))
@@ -273,15 +374,15 @@ class ProcessUnitWatch:
             with contextlib.suppress(OSError):
                 connection.close()
             ours.close()
-            try:
-                returncode = child.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                returncode = child.wait()
+            if not _ended(pidfd, STOP_SECONDS):
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                _ended(pidfd, None)
+            os.close(pidfd)
             stderr_reader.join(STOP_SECONDS)
+            stderr.close()
             self.child_pid = None
         tail = b"".join(stderr_tail).decode(errors="replace").strip().splitlines()
-        return tail[-1][:200] if tail else f"exit status {returncode}"
+        return tail[-1][:200] if tail else "without a word: killed, or out of memory"
 
     def _apply(self, update: UnitsUpdate, *, full: bool = False) -> None:
         """Take the child's update into the mirror, then tell the listeners."""
@@ -340,6 +441,12 @@ class ProcessUnitActions(UnitActions):
             return [self._failure(action, unit, exc) for unit in units] or [
                 self._failure(action, "", exc)
             ]
+
+
+def _ended(pidfd: int, timeout: float | None) -> bool:
+    """Whether the process of ``pidfd`` ended within ``timeout`` seconds (None: waits)."""
+    readable, _w, _x = select.select([pidfd], [], [], timeout)
+    return bool(readable)
 
 
 def _keep_tail(stream: io.BufferedIOBase, tail: deque[bytes]) -> None:
@@ -404,5 +511,70 @@ def child_main(fd: int) -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+# --- the fork server ---
+
+
+def fork_server_main(fd: int) -> None:
+    """Fork a child for each request on socket ``fd`` until the console closes it."""
+    server = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, _reap_children)
+    gc.collect()
+    gc.freeze()  # what is here now is never collected: its pages are not written to
+    while True:
+        try:
+            request, fds, _flags, _address = socket.recv_fds(server, 64, 2)
+        except OSError:
+            break
+        if not request:  # the console's end closed
+            break
+        if len(fds) != 2:
+            for fd_received in fds:
+                os.close(fd_received)
+            continue
+        channel_fd, stderr_fd = fds
+        # Blocked until the pidfd is open: the child cannot be reaped, its pid reused, before.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+        pid = os.fork()
+        if pid == 0:
+            _run_forked_child(server, channel_fd, stderr_fd)
+        try:
+            pidfd = os.pidfd_open(pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+            os.close(channel_fd)
+            os.close(stderr_fd)
+        try:
+            socket.send_fds(server, [str(pid).encode()], [pidfd])
+        except OSError:
+            break
+        finally:
+            os.close(pidfd)
+
+
+def _reap_children(_signum: int, _frame: object) -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _run_forked_child(server: socket.socket, channel_fd: int, stderr_fd: int) -> NoReturn:
+    """The forked child: the fork server's things closed, then ``child_main``; never returns."""
+    status = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        server.close()
+        os.dup2(stderr_fd, 2)
+        os.close(stderr_fd)
+        child_main(channel_fd)
+        status = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stderr.flush()
+        os._exit(status)  # never the fork server's own clean-up
+
+
 if __name__ == "__main__":
-    child_main(int(sys.argv[1]))
+    fork_server_main(int(sys.argv[1]))
