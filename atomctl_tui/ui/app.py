@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from atomctl_tui.atom_db.atom_site import AtomSite
     from atomctl_tui.atom_db.watch import AtomJobsWatch
+    from atomctl_tui.ui.atom_jobs.screen import AtomJobsScreen
     from atomctl_tui.ui.health.screen import HealthScreen
     from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 
@@ -238,8 +239,9 @@ class AtomctlApp(App[None]):
         self.exit()
 
     def action_help(self) -> None:
-        """Every key: everywhere, each pane's, the tables', the Health and Jobs views' (from
-        wherever it is opened), and those of the screen it is opened from."""
+        """Every key: everywhere, each pane's, the tables', the Health, Jobs and AtoM jobs
+        views' (from wherever it is opened), and those of the screen it is opened from."""
+        from atomctl_tui.ui.atom_jobs.screen import AtomJobsScreen
         from atomctl_tui.ui.health.screen import HealthScreen
         from atomctl_tui.ui.help.screen import HelpScreen
         from atomctl_tui.ui.palette import offered_bindings
@@ -247,9 +249,10 @@ class AtomctlApp(App[None]):
 
         palette = Binding(self.COMMAND_PALETTE_BINDING, "command_palette", "Command palette")
         sections = [("Everywhere", [*Binding.make_bindings(self.BINDINGS), palette])]
-        views = [self._view_keys(HealthScreen), self._view_keys(JobsScreen)]
+        view_types = (HealthScreen, JobsScreen, AtomJobsScreen)
+        views = [self._view_keys(view) for view in view_types]
         current = self.screen
-        if isinstance(current, (HealthScreen, JobsScreen)):  # its keys first
+        if isinstance(current, view_types):  # its keys first
             views.sort(key=lambda view: view[0] != f"{current.SCREEN_TITLE} view")
             sections.append(views.pop(0))
         for pane in self.query(Pane):
@@ -257,15 +260,17 @@ class AtomctlApp(App[None]):
                 sections.append((pane.PANE_TITLE, offered_bindings(pane)))
         for unit in list(self.query(JobServerUnit))[:1]:  # one line per host, the same keys
             sections.append((unit.PANE_TITLE, offered_bindings(unit)))
-        sections.append(("Tables (Workers, Queues, Jobs)", TABLE_KEYS))
+        sections.append(("Tables (Workers, Queues, Jobs, AtoM jobs)", TABLE_KEYS))
         sections.extend(views)
         other = current is not self.screen_stack[0]
-        if other and not isinstance(current, (HealthScreen, JobsScreen)) and current.BINDINGS:
+        if other and not isinstance(current, view_types) and current.BINDINGS:
             title = getattr(current, "SCREEN_TITLE", "This screen")
             sections.append((title, list(Binding.make_bindings(current.BINDINGS))))
         self.push_screen(HelpScreen(sections, self.settings.keymap))
 
-    def _view_keys(self, view: type[HealthScreen] | type[JobsScreen]) -> tuple[str, list[Binding]]:
+    def _view_keys(
+        self, view: type[HealthScreen] | type[JobsScreen] | type[AtomJobsScreen]
+    ) -> tuple[str, list[Binding]]:
         """A view's keys, as it offers them when open; else all but those it refuses in
         --read-only (the Health view's fix)."""
         from atomctl_tui.ui.palette import offered_bindings

@@ -66,5 +66,6 @@ def fake_console(moment_names: Sequence[str], *, gearmand_socket: Path) -> FakeC
         # The fakes stand where the backends stand: the same calls, no subclassing.
         job_servers=cast(JobServersWatch, job_servers),
         journal_watches=[cast(JournalWatch, journal)],
+        atom_sites=[],  # no AtoM database in these moments: the AtoM jobs view has its own
     )
     return FakeConsole(app, moment, units, job_servers, journal)
