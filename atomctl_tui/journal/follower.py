@@ -31,7 +31,6 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from atomctl_tui.journal.entries import JournalEntry, parse_entry
 from atomctl_tui.journal.scope import (
@@ -287,28 +286,29 @@ class JournalFollower:
         starts at the journal's newest entry, whatever its unit.
         """
         resuming = self.cursor is not None
+        resolving: asyncio.Future[None] | None = None
         if resuming or matches_need_known_units(self.settings.unit_patterns):
             await self._resolve_scope()
-            pending: list[asyncio.Future[Any]] = []
         else:
             # The command does not depend on the units: resolving them goes on meanwhile.
-            pending = [asyncio.ensure_future(self._resolve_scope())]
-        if resuming:
-            return await self._stream(self.command(), follow=True) or "ended"
-        # Asked before following starts, so no line written meanwhile is lost.
-        tail: asyncio.Future[str | None] = asyncio.ensure_future(self.tail_cursor())
-        pending.append(tail)
+            resolving = asyncio.ensure_future(self._resolve_scope())
         try:
+            if resuming:
+                return await self._stream(self.command(), follow=True) or "ended"
+            # The newest entry, asked before the backlog is read: a line written after it is
+            # in the backlog or after it, so following from it loses none.
+            tail = await self.tail_cursor()
             if self.settings.backlog:
                 ending = await self._stream(self.command(follow=False), follow=False)
                 if ending is not None:
                     return ending
-            await asyncio.gather(*pending)
+            if resolving is not None:
+                await resolving
         finally:
-            for task in pending:
-                task.cancel()
+            if resolving is not None:
+                resolving.cancel()
         if self.cursor is None:
-            self.cursor = tail.result()
+            self.cursor = tail
         ending = await self._stream(self.command(), follow=True)
         return ending or "ended"
 
