@@ -90,7 +90,7 @@ def console(lab: LabState, *, read_only: bool) -> RecordingApp:
     settings = lab_settings(lab)
     site = AtomSite(
         lab.host(),
-        AtomJobsWatch(database(lab), interval=0.5),
+        AtomJobsWatch(database(lab), interval=0.5, background_interval=0.5),
         partial(database, lab),
         settings.site_prefix,
     )

@@ -30,6 +30,9 @@ from atomctl_tui.atom_db.jobs import (
 from atomctl_tui.outside_text import clean_line
 
 DEFAULT_INTERVAL = 5.0
+BACKGROUND_INTERVAL = 30.0
+"""Polls for the health monitor alone; it asks for one at once when a worker starts or ends a
+job, so a lost job is still seen within about a minute."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,19 @@ class AtomJobsWatch:
         database: AtomDatabase,
         *,
         interval: float = DEFAULT_INTERVAL,
+        background_interval: float = BACKGROUND_INTERVAL,
         limit: int = DEFAULT_LIMIT,
     ) -> None:
+        """``interval``: between polls while someone looks (the AtoM jobs view);
+        ``background_interval``: while only background listeners (the health monitor) do."""
         self.database = database
         self.interval = interval
+        self.background_interval = background_interval
         self.query = JobsQuery(limit=limit)
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        self._background: list[Listener] = []
+        """Those of the listeners that only need the background pace."""
         self._latest: JobsSnapshot | None = None
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -111,13 +120,16 @@ class AtomJobsWatch:
         with self._lock:
             return self._latest
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Listener, *, background: bool = False) -> Callable[[], None]:
         """Call ``listener`` with the last poll now (if there was one) and with each poll
-        from now on; returns unsubscribe."""
+        from now on; returns unsubscribe. ``background``: it needs only the background pace
+        (each poll of an idle console crosses SSH to every site's database)."""
         with self._lock:
             if self._latest is not None:
                 listener(self._latest)
             self._listeners.append(listener)
+            if background:
+                self._background.append(listener)
             if self._thread is None and not self._stopping:
                 self._thread = threading.Thread(target=self._run, name="atom-jobs", daemon=True)
                 self._thread.start()
@@ -126,6 +138,8 @@ class AtomJobsWatch:
             with self._lock:
                 if listener in self._listeners:
                     self._listeners.remove(listener)
+                if listener in self._background:
+                    self._background.remove(listener)
                 last = not self._listeners
             if last:
                 self.close()
@@ -137,6 +151,13 @@ class AtomJobsWatch:
         with self._lock:
             self.query = query
         self._wake.set()
+
+    @property
+    def pace(self) -> float:
+        """Seconds between polls now: the view's pace while anyone but the background looks."""
+        with self._lock:
+            looking = len(self._listeners) > len(self._background)
+        return self.interval if looking else self.background_interval
 
     def poll_now(self) -> None:
         """Start the next poll now rather than at its time."""
@@ -162,7 +183,7 @@ class AtomJobsWatch:
                     self._latest = snapshot
                     for listener in list(self._listeners):
                         listener(snapshot)
-                self._wake.wait(max(0.0, self.interval - (time.monotonic() - started)))
+                self._wake.wait(max(0.0, self.pace - (time.monotonic() - started)))
                 self._wake.clear()
         finally:
             self.database.close()

@@ -196,7 +196,7 @@ class HealthMonitor:
         with self._lock:
             self._watches = watches
         for label, watch in watches.items():
-            unsubscribes.append(watch.subscribe(self._atom_jobs_listener(label)))
+            unsubscribes.append(watch.subscribe(self._atom_jobs_listener(label), background=True))
         with self._lock:
             closed = self._closed.is_set()
             if not closed:

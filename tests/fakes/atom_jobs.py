@@ -22,7 +22,7 @@ class FakeAtomJobsWatch:
         self.asked: list[JobsQuery] = []
         self.polls_asked = 0
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
+    def subscribe(self, listener: Listener, *, background: bool = False) -> Callable[[], None]:
         with self._lock:
             if self.latest is not None:
                 listener(self.latest)
