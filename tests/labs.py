@@ -62,5 +62,24 @@ def insert_job_row(lab: LabState, name: str) -> int:
     return job_id
 
 
+def forget_atom_jobs(lab: LabState) -> None:
+    """Remove every AtoM job row from the lab's database (with its object row and notes).
+
+    For tests on the shared lab that assert on its health: rows of earlier tests (jobs lost in
+    a gearmand restart, jobs failed on purpose) would be stuck or failed jobs for them."""
+    connection = mariadb.connect(lab)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM job")
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                marks = ", ".join(["%s"] * len(ids))
+                # The job, note and note_i18n rows go with their object (ON DELETE CASCADE).
+                cursor.execute(f"DELETE FROM object WHERE id IN ({marks})", ids)
+        connection.commit()
+    finally:
+        connection.close()
+
+
 def unit_property(lab: LabState, unit: str, prop: str) -> str:
     return inside(lab, "systemctl", "show", "--value", "-p", prop, unit).strip()

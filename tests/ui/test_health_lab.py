@@ -42,7 +42,7 @@ from tests.gearman_lab import (
     submit,
 )
 from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
-from tests.labs import inside, lab_cli, unit_property
+from tests.labs import forget_atom_jobs, inside, lab_cli, unit_property
 from tests.ui.conftest import MISPOINTED
 from tests.ui.health_view import (
     QUICK_RULES,
@@ -64,6 +64,7 @@ FAILING = "atom-worker@7.service"
 @pytest.fixture
 def shared_lab(lab: LabState):
     restore_workers(lab)
+    forget_atom_jobs(lab)  # earlier tests' lost and failed jobs are not this test's findings
     yield lab
     inside(lab, "systemctl", "start", JOB_SERVER_UNIT)
     restore_workers(lab)

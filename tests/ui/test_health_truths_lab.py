@@ -12,7 +12,7 @@ from atomctl_tui.health.check import EXIT_OK, EXIT_WARNING
 from atomctl_tui.lab.state import LabState
 from tests.gearman_lab import queued_total
 from tests.lab_units import BOOT_WORKERS, main_pid, restore_workers
-from tests.labs import inside, lab_cli
+from tests.labs import forget_atom_jobs, inside, lab_cli
 from tests.ui.health_view import check_in_lab, check_says
 from tests.waiting import wait_until
 
@@ -24,6 +24,7 @@ W1, W2 = BOOT_WORKERS
 @pytest.fixture
 def shared_lab(lab: LabState):
     restore_workers(lab)
+    forget_atom_jobs(lab)  # earlier tests' lost and failed jobs are not this test's findings
     yield lab
     inside(lab, "systemctl", "start", JOB_SERVER_UNIT)
     restore_workers(lab)
