@@ -14,16 +14,16 @@ raw; every number is ASCII digits of a bounded length, and a line that is not is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
-import socket
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
+from atomctl_tui.gearman.connection import GearmanAdminError as GearmanAdminError
+from atomctl_tui.gearman.connection import ServerConnection, reason
+from atomctl_tui.gearman.connection import ServerUnreachable as ServerUnreachable
 from atomctl_tui.outside_text import clean_line
 
 DEFAULT_PORT = 4730
@@ -64,14 +64,6 @@ _WHOLE_NUMBER = re.compile(f"^{_NUMBER}$")
 _STATUS_LINE = re.compile(_NAME + _COUNT * 3 + "$")
 _PRIORITY_LINE = re.compile(_NAME + _COUNT * 4 + "$")
 _JOB_LINE = re.compile(_NAME + _COUNT + r"\t([01])\t([01])$")
-
-
-class GearmanAdminError(Exception):
-    """A call to a job server that did not give an answer; the message says why in words."""
-
-
-class ServerUnreachable(GearmanAdminError):
-    """No connection could be made (refused, unknown host, no route, connect timeout)."""
 
 
 class AdminTimeout(GearmanAdminError):
@@ -225,11 +217,6 @@ def parse_error_line(line: str) -> CommandRefused | None:
     )
 
 
-def format_address(host: str, port: int) -> str:
-    """``host:port``, with an IPv6 literal in brackets."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class GearmanAdminClient:
     """An asyncio client for one job server's admin port, one call at a time.
 
@@ -249,26 +236,21 @@ class GearmanAdminClient:
         max_reply_bytes: int = DEFAULT_MAX_REPLY_BYTES,
         unix_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
-        # Connect here instead of host:port: a forward of the server's port (through SSH).
-        self.unix_path = unix_path
-        self.connect_timeout = connect_timeout
+        self.server = ServerConnection(
+            host, port, connect_timeout=connect_timeout, unix_path=unix_path, limit=max_line_bytes
+        )
         self.call_timeout = call_timeout
         self.max_line_bytes = max_line_bytes
         self.max_reply_lines = max_reply_lines
         self.max_reply_bytes = max_reply_bytes
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
         # Per command; Any because each command's listing holds items of its own type.
         self._last_listing: dict[str, tuple[bytes, Listing[Any]]] = {}
         self._parsed_lines: dict[str, dict[str, Any]] = {}
-        self.connected_at: float | None = None  # time.monotonic() of the current connection
 
     @property
     def address(self) -> str:
-        return format_address(self.host, self.port)
+        return self.server.address
 
     async def __aenter__(self) -> GearmanAdminClient:
         return self
@@ -376,7 +358,7 @@ class GearmanAdminClient:
             except (OSError, EOFError) as exc:
                 await self.close()
                 raise ProtocolError(
-                    f"{self.address}: connection lost during '{command}' ({_reason(exc)})"
+                    f"{self.address}: connection lost during '{command}' ({reason(exc)})"
                 ) from exc
 
     async def _read_line_reply(self, reader: asyncio.StreamReader, command: str) -> str:
@@ -454,51 +436,13 @@ class GearmanAdminClient:
         return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is not None and self._writer is not None:
-            if not self._writer.is_closing() and not self._reader.at_eof():
-                return self._reader, self._writer
-            await self.close()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                if self.unix_path is not None:
-                    reader, writer = await asyncio.open_unix_connection(
-                        self.unix_path, limit=self.max_line_bytes
-                    )
-                else:
-                    reader, writer = await asyncio.open_connection(
-                        self.host, self.port, limit=self.max_line_bytes
-                    )
-        except TimeoutError as exc:
-            raise ServerUnreachable(
-                f"{self.address}: no connection within {self.connect_timeout:g} s"
-            ) from exc
-        except OSError as exc:
-            raise ServerUnreachable(f"{self.address}: {_reason(exc)}") from exc
-        self._reader, self._writer = reader, writer
-        self.connected_at = time.monotonic()
-        return reader, writer
+        return await self.server.streams()
 
     async def close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
-        self.connected_at = None
-        if writer is not None:
-            writer.close()
-            # The peer may be gone or silent; the socket is closed on our side either way.
-            with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+        await self.server.close()
 
 
 def _token(value: str, what: str) -> str:
     if not isinstance(value, str) or not _TOKEN.match(value):
         raise GearmanAdminError(f"{value!r} is not a {what}: one word of printable characters")
     return value
-
-
-def _reason(exc: BaseException) -> str:
-    """An OSError in words: 'connection refused', 'name or service not known'…"""
-    errno = getattr(exc, "errno", None)
-    if isinstance(exc, socket.gaierror) or not errno or errno < 0:
-        text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    else:
-        text = os.strerror(errno)  # asyncio words refusals as "Connect call failed (…)"
-    return text[:1].lower() + text[1:]

@@ -20,7 +20,6 @@ STATUS_RES for a handle asked is counted as malformed, never trusted.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 import struct
@@ -34,12 +33,10 @@ from atomctl_tui.gearman.admin import (
     AdminTimeout,
     GearmanAdminError,
     ProtocolError,
-    ServerUnreachable,
-    _reason,
-    format_address,
     outside_name,
     parse_number,
 )
+from atomctl_tui.gearman.connection import ServerConnection, reason
 
 REQUEST_MAGIC = b"\0REQ"
 RESPONSE_MAGIC = b"\0RES"
@@ -155,20 +152,16 @@ class JobStatusClient:
         max_handles: int = MAX_HANDLES,
         unix_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.unix_path = unix_path
-        """Connect here instead of host:port: a forward of the server's port (through SSH)."""
-        self.connect_timeout = connect_timeout
+        self.server = ServerConnection(
+            host, port, connect_timeout=connect_timeout, unix_path=unix_path
+        )
         self.call_timeout = call_timeout
         self.max_handles = max_handles
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
 
     @property
     def address(self) -> str:
-        return format_address(self.host, self.port)
+        return self.server.address
 
     async def __aenter__(self) -> JobStatusClient:
         return self
@@ -213,7 +206,7 @@ class JobStatusClient:
             except (OSError, EOFError) as exc:
                 await self.close()
                 raise ProtocolError(
-                    f"{self.address}: connection lost while asking jobs' status ({_reason(exc)})"
+                    f"{self.address}: connection lost while asking jobs' status ({reason(exc)})"
                 ) from exc
 
     async def _read_replies(
@@ -246,29 +239,7 @@ class JobStatusClient:
         return by_handle, malformed
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is not None and self._writer is not None:
-            if not self._writer.is_closing() and not self._reader.at_eof():
-                return self._reader, self._writer
-            await self.close()
-        try:
-            async with asyncio.timeout(self.connect_timeout):
-                if self.unix_path is not None:
-                    reader, writer = await asyncio.open_unix_connection(self.unix_path)
-                else:
-                    reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError as exc:
-            raise ServerUnreachable(
-                f"{self.address}: no connection within {self.connect_timeout:g} s"
-            ) from exc
-        except OSError as exc:
-            raise ServerUnreachable(f"{self.address}: {_reason(exc)}") from exc
-        self._reader, self._writer = reader, writer
-        return reader, writer
+        return await self.server.streams()
 
     async def close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
-        if writer is not None:
-            writer.close()
-            # The peer may be gone or silent; the socket is closed on our side either way.
-            with contextlib.suppress(OSError, TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), timeout=1.0)
+        await self.server.close()

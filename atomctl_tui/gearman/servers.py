@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from atomctl_tui.atom import DEFAULT_GEARMAN_SERVER, GearmanConfig
-from atomctl_tui.gearman.admin import DEFAULT_PORT, format_address
+from atomctl_tui.gearman.admin import DEFAULT_PORT
+from atomctl_tui.gearman.connection import format_address
 
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 

@@ -114,7 +114,7 @@ async def test_both_hosts_workers_listed_with_their_host_registration_and_job_se
             await pilot.press("j")
             jobs = app.screen
             assert isinstance(jobs, JobsScreen) and jobs.server == via_b
-            assert jobs.client.unix_path is not None
+            assert jobs.client.server.unix_path is not None
             await wait_until_async(
                 lambda: "Reading the job list" not in str(jobs.status_line.render()),
                 what="the job list read",
