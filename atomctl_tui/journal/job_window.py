@@ -1,5 +1,6 @@
-"""The workers' journal lines of a time window, read once: what a job's story needs (its
-worker's lines from its queueing to its end), bounded in lines and time."""
+"""The workers' journal lines, read once, bounded in lines and time: a time window (what a
+job's story needs, its worker's lines from its queueing to its end), or what other journalctl
+options select (``check``'s history of the workers)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,19 @@ def read_window(
     options = [f"--since={(since - MARGIN).strftime(STAMP_FORMAT)}", f"--lines={MAX_LINES}"]
     if until is not None:
         options.append(f"--until={(until + MARGIN).strftime(STAMP_FORMAT)}")
+    return read_worker_lines(host, worker_patterns, options, journal_args, timeout=timeout)
+
+
+def read_worker_lines(
+    host: Host,
+    worker_patterns: Sequence[str],
+    options: Sequence[str],
+    journal_args: Sequence[str] = (),
+    *,
+    timeout: float,
+) -> list[JournalEntry]:
+    """The workers' lines on ``host`` that journalctl ``options`` select, read once (blocks,
+    at most ``timeout`` seconds); JournalWindowError when journalctl fails, in words."""
     argv = host.argv(
         "journalctl",
         "--no-pager",

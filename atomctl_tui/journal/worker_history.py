@@ -6,12 +6,9 @@ starts), and every worker line of the last hour (failed jobs).
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 
-from atomctl_tui.journal.entries import parse_entry
-from atomctl_tui.journal.follower import OUTPUT_FIELDS
-from atomctl_tui.journal.scope import journal_matches
+from atomctl_tui.journal.job_window import JournalWindowError, read_worker_lines
 from atomctl_tui.journal.worker_activity import (
     FAILURE_WINDOW_SECONDS,
     ActivitySnapshot,
@@ -34,27 +31,15 @@ def read_worker_history(
     """``host``'s workers as their journal tells it. A journalctl that fails or takes longer
     than ``timeout`` (each) leaves what it would have said out: an empty history."""
     activity = WorkerActivity(None, worker_patterns, host_label=host.label)
-    matches = journal_matches(worker_patterns, ())
     for options in (
         ("--boot", f"--grep={ABILITY_NOT_DEFINED}"),
         (f"--since=-{int(FAILURE_WINDOW_SECONDS)}s", f"--lines={MAX_LINES}"),
     ):
-        argv = host.argv(
-            "journalctl",
-            "--no-pager",
-            "--quiet",
-            "--output=json",
-            f"--output-fields={','.join(OUTPUT_FIELDS)}",
-            *journal_args,
-            *options,
-            *matches,
-        )
         try:
-            result = subprocess.run(
-                argv, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+            entries = read_worker_lines(
+                host, worker_patterns, options, journal_args, timeout=timeout
             )
-        except (OSError, subprocess.TimeoutExpired):
+        except JournalWindowError:
             continue
-        entries = (parse_entry(line, host.label) for line in result.stdout.splitlines())
-        activity.take(entry for entry in entries if entry is not None)
+        activity.take(entries)
     return activity.snapshot()
