@@ -4,9 +4,13 @@ story screen's words when the database cannot be read, marking refused in words.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from atomctl_tui.atom_db.atom_site import AtomSite
@@ -68,58 +72,64 @@ def make(read_only: bool = False) -> tuple[JobsApp, FakeAtomJobsWatch, Unreachab
     return JobsApp(screen), watch, database
 
 
+@dataclass
+class RunningView:
+    app: JobsApp
+    pilot: Pilot
+    watch: FakeAtomJobsWatch
+    database: UnreachableDatabase
+
+    @property
+    def screen(self) -> AtomJobsScreen:
+        return self.app.jobs_screen
+
+
+@asynccontextmanager
+async def filled_view(read_only: bool = False) -> AsyncIterator[RunningView]:
+    """The view running, the sample poll played and its rows drawn."""
+    app, watch, database = make(read_only)
+    async with app.run_test(size=(120, 36)) as pilot:
+        watch.play(POLL)
+        await wait_until_async(lambda: app.jobs_screen.table.row_count == 4, what="the rows")
+        yield RunningView(app, pilot, watch, database)
+
+
 def cells(screen: AtomJobsScreen, job_id: int) -> dict[str, str]:
     values = screen.table.shown[f"lab\0{job_id}"]
     return {column: getattr(value, "words", str(value)) for column, value in values.items()}
 
 
 async def test_rows_say_where_each_job_is() -> None:
-    app, watch, _ = make()
-    async with app.run_test(size=(120, 36)):
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        assert cells(screen, 40)["where"].startswith("lost")
-        assert cells(screen, 39)["where"].startswith("waiting in Gearman")
-        assert cells(screen, 38)["where"] == "error"
-        assert screen.table.cursor_key == "lab\x0040"  # newest first
-        summary = str(screen.query_one("#atom-jobs-summary", Static).render())
+    async with filled_view() as view:
+        assert cells(view.screen, 40)["where"].startswith("lost")
+        assert cells(view.screen, 39)["where"].startswith("waiting in Gearman")
+        assert cells(view.screen, 38)["where"] == "error"
+        assert view.screen.table.cursor_key == "lab\x0040"  # newest first
+        summary = str(view.screen.query_one("#atom-jobs-summary", Static).render())
         assert "2 in progress" in summary
 
 
 async def test_status_key_asks_the_database_and_filters() -> None:
-    app, watch, _ = make()
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        await pilot.press("s")
-        assert watch.asked[-1].status_id == IN_PROGRESS
-        assert set(screen.table.shown) == {"lab\x0040", "lab\x0039"}
-        await pilot.press("s")
-        assert watch.asked[-1].status_id == ERROR
-        assert set(screen.table.shown) == {"lab\x0038"}
+    async with filled_view() as view:
+        await view.pilot.press("s")
+        assert view.watch.asked[-1].status_id == IN_PROGRESS
+        assert set(view.screen.table.shown) == {"lab\x0040", "lab\x0039"}
+        await view.pilot.press("s")
+        assert view.watch.asked[-1].status_id == ERROR
+        assert set(view.screen.table.shown) == {"lab\x0038"}
 
 
 async def test_text_filter() -> None:
-    app, watch, _ = make()
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        await pilot.press("slash", *"import", "enter")
-        assert set(screen.table.shown) == {"lab\x0038"}
+    async with filled_view() as view:
+        await view.pilot.press("slash", *"import", "enter")
+        assert set(view.screen.table.shown) == {"lab\x0038"}
 
 
 async def test_story_says_why_the_database_cannot_be_read() -> None:
-    app, watch, _ = make()
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        await pilot.press("enter")
-        await wait_until_async(lambda: isinstance(app.screen, JobStoryScreen))
-        story = app.screen
+    async with filled_view() as view:
+        await view.pilot.press("enter")
+        await wait_until_async(lambda: isinstance(view.app.screen, JobStoryScreen))
+        story = view.app.screen
         assert isinstance(story, JobStoryScreen)
         await wait_until_async(lambda: isinstance(story.journal, (list, str)))
         text = str(story.query_one("#job-story-text", Static).render())
@@ -129,32 +139,26 @@ async def test_story_says_why_the_database_cannot_be_read() -> None:
 
 
 async def test_marking_is_refused_in_read_only() -> None:
-    app, watch, database = make(read_only=True)
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        await pilot.press("x")
-        assert not isinstance(app.screen, ConfirmScreen)
-        assert any("read-only" in n.message for n in app._notifications)
-        assert database.writes == 0
+    async with filled_view(read_only=True) as view:
+        await view.pilot.press("x")
+        assert not isinstance(view.app.screen, ConfirmScreen)
+        assert any("read-only" in n.message for n in view.app._notifications)
+        assert view.database.writes == 0
 
 
 async def test_marking_asks_first_naming_the_job_and_what_it_does() -> None:
-    app, watch, database = make()
-    async with app.run_test(size=(120, 36)) as pilot:
-        screen = app.jobs_screen
-        watch.play(POLL)
-        await wait_until_async(lambda: screen.table.row_count == 4)
-        await pilot.press("x")
-        await wait_until_async(lambda: isinstance(app.screen, ConfirmScreen))
-        question = app.screen.question  # type: ignore[attr-defined]
+    async with filled_view() as view:
+        await view.pilot.press("x")
+        await wait_until_async(lambda: isinstance(view.app.screen, ConfirmScreen))
+        question = view.app.screen.question  # type: ignore[attr-defined]
         assert "Mark AtoM job 40 (arFindingAidJob) failed?" in question
         assert "only if it is still in progress" in question
-        await pilot.press("n")
-        assert database.writes == 0
-        await pilot.press("x")
-        await wait_until_async(lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.press("y")
-        await wait_until_async(lambda: database.writes == 1)
-        await wait_until_async(lambda: any("not marked" in n.message for n in app._notifications))
+        await view.pilot.press("n")
+        assert view.database.writes == 0
+        await view.pilot.press("x")
+        await wait_until_async(lambda: isinstance(view.app.screen, ConfirmScreen))
+        await view.pilot.press("y")
+        await wait_until_async(lambda: view.database.writes == 1)
+        await wait_until_async(
+            lambda: any("not marked" in n.message for n in view.app._notifications)
+        )
