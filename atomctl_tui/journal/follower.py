@@ -292,23 +292,32 @@ class JournalFollower:
         else:
             # The command does not depend on the units: resolving them goes on meanwhile.
             resolving = asyncio.ensure_future(self._resolve_scope())
+        tail: asyncio.Future[str | None] | None = None
         try:
             if resuming:
                 return await self._stream(self.command(), follow=True) or "ended"
-            # The newest entry, asked before the backlog is read: a line written after it is
-            # in the backlog or after it, so following from it loses none.
-            tail = await self.tail_cursor()
+            # The newest entry, asked beside the backlog: where to follow from when the scope
+            # has no line yet.
+            tail = asyncio.ensure_future(self.tail_cursor())
             if self.settings.backlog:
                 ending = await self._stream(self.command(follow=False), follow=False)
+                if ending is None and self.cursor is None:
+                    # No line yet. The newest entry may have been read after a line of the
+                    # scope was written: read the backlog again once it is known, so that
+                    # such a line is in it or comes after where following starts.
+                    await asyncio.wait([tail])
+                    ending = await self._stream(self.command(follow=False), follow=False)
                 if ending is not None:
                     return ending
+            newest = await tail
             if resolving is not None:
                 await resolving
         finally:
-            if resolving is not None:
-                resolving.cancel()
+            for task in (tail, resolving):
+                if task is not None:
+                    task.cancel()
         if self.cursor is None:
-            self.cursor = tail
+            self.cursor = newest
         ending = await self._stream(self.command(), follow=True)
         return ending or "ended"
 

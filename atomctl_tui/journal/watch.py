@@ -11,8 +11,11 @@ must return quickly and never call back into the watch. A batch is in flight unt
 pipe, not in the UI's queue.
 
 A listener that comes after the lines started flowing first gets the last lines handed over
-(the backlog's worth, at most ``MAX_REPLAY_LINES``): the journal pane mounted a moment after
-the workers' activity began listening still shows the backlog.
+(at most ``MAX_REPLAY_LINES``): the journal pane mounted a moment after the workers' activity
+began listening still shows the backlog. ``start()`` starts following before anyone listens
+(the console, while Textual lays out its first screen): the follower reads on while nobody
+listens as far as it would ahead of a listener (``MAX_BATCHES_IN_FLIGHT`` batches), and the
+first listener gets those batches.
 """
 
 from __future__ import annotations
@@ -62,7 +65,9 @@ class JournalWatch:
         self._listeners: dict[int, Listener] = {}  # by subscription
         self._in_flight: dict[int, int] = {}  # batches handed over, not yet taken
         self._subscriptions = 0
-        self._recent: deque[JournalEntry] = deque(maxlen=min(settings.backlog, MAX_REPLAY_LINES))
+        self._recent: deque[JournalEntry] = deque(maxlen=MAX_REPLAY_LINES)
+        self._held: list[list[JournalEntry]] = []
+        """Batches read before the first listener came, for it."""
         """The last lines handed over, for a listener that comes later."""
         self._status = STARTING
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,16 +90,16 @@ class JournalWatch:
             self._subscriptions += 1
             self._listeners[key] = listener
             self._in_flight[key] = 0
-            if self._recent:
+            if self._held:  # the first listener, after start(): every batch read so far
+                held, self._held = self._held, []
+                self._in_flight[key] = len(held)
+                for entries in held:
+                    listener(JournalBatch(entries, partial(self._taken, key)))
+            elif self._recent:
                 self._in_flight[key] = 1
                 listener(JournalBatch(list(self._recent), partial(self._taken, key)))
-            if self._thread is None and not self._closing:
-                # Made here rather than on the thread: calls into it can be queued at once.
-                self._loop = asyncio.new_event_loop()
-                self._thread = threading.Thread(
-                    target=self._run, name=f"journal {self.host.label}", daemon=True
-                )
-                self._thread.start()
+            self._start_thread()
+        self._call_on_loop(self._room_freed.set)  # a follower waiting for a listener reads on
 
         def unsubscribe() -> None:
             with self._lock:
@@ -107,6 +112,20 @@ class JournalWatch:
                 self._call_on_loop(self._room_freed.set)  # the batches it left count no more
 
         return unsubscribe
+
+    def start(self) -> None:
+        """Start following now, before anyone listens (``close()`` ends it)."""
+        with self._lock:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        if self._thread is None and not self._closing:
+            # Made here rather than on the thread: calls into it can be queued at once.
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(
+                target=self._run, name=f"journal {self.host.label}", daemon=True
+            )
+            self._thread.start()
 
     def include_unit(self, unit: str) -> None:
         """Make sure ``unit``'s lines are followed (a unit outside the scope joins it)."""
@@ -161,6 +180,8 @@ class JournalWatch:
             # Under the lock with the listeners' list: a listener subscribing now gets these
             # lines once, in the replay or as a listener.
             self._recent.extend(entries)
+            if not self._subscriptions:
+                self._held.append(entries)
             listeners = list(self._listeners.items())
             for key, _listener in listeners:
                 self._in_flight[key] += 1
@@ -176,10 +197,16 @@ class JournalWatch:
             self._call_on_loop(self._room_freed.set)  # the follower may be waiting for room
 
     async def _room(self) -> None:
-        """Returns once every listener has room for another batch (or the watch closes)."""
+        """Returns once someone listens and every listener has room for another batch (or the
+        watch closes)."""
         while True:
             with self._lock:
-                full = any(n >= MAX_BATCHES_IN_FLIGHT for n in self._in_flight.values())
+                if self._subscriptions:
+                    full = not self._listeners or any(
+                        n >= MAX_BATCHES_IN_FLIGHT for n in self._in_flight.values()
+                    )
+                else:  # started, nobody has listened yet
+                    full = len(self._held) >= MAX_BATCHES_IN_FLIGHT
                 if self._closing or not full:
                     break
                 self._room_freed.clear()

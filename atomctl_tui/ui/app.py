@@ -3,6 +3,7 @@ fleet of hosts (``--host``)."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Iterable
@@ -218,6 +219,12 @@ class AtomctlApp(App[None]):
             )
         yield Footer()
 
+    def on_load(self) -> None:
+        # The journal's backlog is read while Textual lays out the first screen; its lines
+        # wait in the watch for the journal pane to listen.
+        for watch in self.journal_watches:
+            watch.start()
+
     def on_mount(self) -> None:
         # What exists now (Textual, Rich, the panes) lives as long as the console: keep it out
         # of the full garbage collections a journal flood brings; it halves their pauses
@@ -225,8 +232,11 @@ class AtomctlApp(App[None]):
         gc.freeze()
         apply_keymap(self, self.settings.keymap)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         self.health_monitor.close()
+        # Started at load: closed here too, should no pane have listened (off the loop: a
+        # watch waits, boundedly, for its thread).
+        await asyncio.gather(*(asyncio.to_thread(w.close) for w in self.journal_watches))
 
     def action_interrupt(self) -> None:
         """ctrl+c: copy the text selected on the screen or in a text field, else quit."""

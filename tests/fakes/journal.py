@@ -74,6 +74,9 @@ class FakeJournal:
         with self._lock:
             return sorted({entry.unit for entry in self._entries if entry.unit})
 
+    def start(self) -> None:
+        """The lines are there from the start: nothing to start."""
+
     def close(self) -> None:
         with self._lock:
             self.closed = True

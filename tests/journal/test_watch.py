@@ -113,6 +113,27 @@ def test_a_listener_that_comes_late_gets_the_lines_handed_over_before_it(lab):
         unsubscribe_early()
 
 
+def test_started_before_anyone_listens_it_loses_and_repeats_no_line(lab):
+    # The console starts following while Textual lays out its screen; the pane listens later.
+    tag = unique_name("watch-early")
+    write_stream(lab, tag, [b"old one", b"old two"])
+    settings = JournalSettings(worker_units=(), other_units=(), identifiers=(tag,), backlog=10)
+    watch = JournalWatch(lab.host(), settings)
+    watch.start()
+    try:
+        wait_until(lambda: watch.follower.process is not None, what="the backlog read")
+        listener = Listener()
+        unsubscribe = watch.subscribe(listener)
+        wait_until(lambda: listener.statuses[-1] == FOLLOWING, what="following")
+        write_stream(lab, tag, [b"new"])
+        wait_until(lambda: listener.messages[-1:] == ["new"], what="the next line")
+        assert listener.messages == ["old one", "old two", "new"]
+        unsubscribe()
+    finally:
+        watch.close()
+    assert watch.follower.process is None
+
+
 def test_a_unit_included_from_another_thread_restarts_journalctl_with_it(lab):
     tag = unique_name("watch-unit")
     unit = f"{tag}.service"
