@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,11 @@ from textual.pilot import Pilot
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the tests' way of making two labs a fleet
 
+from atomctl_tui.atom_db.atom_site import AtomSite  # noqa: E402
+from atomctl_tui.atom_db.config_php import read_local_settings  # noqa: E402
+from atomctl_tui.atom_db.connection import AtomDatabase, Endpoint  # noqa: E402
+from atomctl_tui.atom_db.jobs import job_story  # noqa: E402
+from atomctl_tui.atom_db.watch import AtomJobsWatch  # noqa: E402
 from atomctl_tui.config import resolve_settings  # noqa: E402
 from atomctl_tui.lab.state import LabState  # noqa: E402
 from atomctl_tui.lab.two_labs import (  # noqa: E402
@@ -41,6 +47,8 @@ from atomctl_tui.lab.two_labs import (  # noqa: E402
     point_workers_at,
 )
 from atomctl_tui.ui.app import AtomctlApp  # noqa: E402
+from atomctl_tui.ui.atom_jobs.screen import AtomJobsScreen  # noqa: E402
+from atomctl_tui.ui.atom_jobs.story_screen import JobStoryScreen  # noqa: E402
 from atomctl_tui.ui.health.screen import HealthScreen  # noqa: E402
 from atomctl_tui.ui.help.screen import HelpScreen  # noqa: E402
 from atomctl_tui.ui.job_server.pane import JobServerPane  # noqa: E402
@@ -121,13 +129,27 @@ def png_tools_missing() -> str:
 # --- the console on the main lab -----------------------------------------------------------
 
 
+def lab_database(lab: LabState) -> AtomDatabase:
+    """The lab's database as its config.php says, over the lab's TCP port: the console runs
+    outside the lab here, and the socket config.php means is in the lab's own /run."""
+    root = lab.paths.atom_root
+    return AtomDatabase(
+        lambda: read_local_settings(root),
+        lambda _settings: Endpoint("the lab", host="127.0.0.1", port=lab.mysql_port),
+    )
+
+
 @contextlib.asynccontextmanager
 async def console_on(lab: LabState) -> AsyncIterator[tuple[AtomctlApp, Pilot]]:
     """The console on one lab, once every pane has its data."""
     settings = resolve_settings(
         cli_servers=[lab.gearman_server], cli_atom_root=str(lab.paths.atom_root), environ=NO_CONFIG
     )
-    app = AtomctlApp(lab.host(), settings=settings)
+    site = AtomSite(
+        lab.host(), AtomJobsWatch(lab_database(lab)), lambda: lab_database(lab),
+        settings.site_prefix,
+    )  # fmt: skip
+    app = AtomctlApp(lab.host(), settings=settings, atom_sites=[site])
     async with app.run_test(size=SIZE) as pilot:
         queues = app.query_one(QueuesPane).table
         workers = app.query_one(WorkersPane)
@@ -181,6 +203,37 @@ async def scene_jobs(labs: Labs) -> list[Path]:
         screen = app.screen
         await wait_for(pilot, lambda: len(screen.jobs) >= 5, "queued jobs in the Jobs view")
         return await save(app, pilot, "jobs", labs)
+
+
+async def scene_atom_jobs(labs: Labs) -> list[Path]:
+    """`A`: the site's jobs from its database, where each one is now; then a failed job's
+    story (Enter): its notes, its output and its worker's journal lines."""
+    async with console_on(labs.main) as (app, pilot):
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, AtomJobsScreen), "AtoM jobs view")
+        screen = app.screen
+        assert isinstance(screen, AtomJobsScreen)
+
+        def failed_key() -> str | None:
+            shown = screen.table.shown
+            return next((k for k, v in shown.items() if v["status"] == "error"), None)
+
+        def placed() -> bool:  # a job's worker known from the journal
+            shown = screen.table.shown.values()
+            return any(getattr(v["where"], "words", "").startswith("running on") for v in shown)
+
+        await wait_for(pilot, failed_key, "a failed job in the view")
+        await wait_for(pilot, placed, "a job running on a worker")
+        written = await save(app, pilot, "atom-jobs", labs)
+        key = failed_key()
+        assert key is not None
+        screen.table.move_cursor(row=screen.table.get_row_index(key))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, JobStoryScreen), "the story")
+        story = app.screen
+        assert isinstance(story, JobStoryScreen)
+        await wait_for(pilot, lambda: isinstance(story.journal, list), "the story read")
+        return written + await save(app, pilot, "job-story", labs)
 
 
 async def scene_confirm(labs: Labs) -> list[Path]:
@@ -270,6 +323,7 @@ SCENES: dict[str, Callable[[Labs], Awaitable[list[Path]]]] = {
     "main": scene_main,
     "help": scene_help,
     "jobs": scene_jobs,
+    "atom-jobs": scene_atom_jobs,
     "confirm": scene_confirm,
     "health": scene_health,
     "fleet": scene_fleet,
@@ -289,6 +343,29 @@ def lab_up(name: str, workers: int, booted: list[str]) -> LabState:
     lab = LabState.load(name)
     assert lab is not None
     return lab
+
+
+def run_short_jobs(lab: LabState) -> None:
+    """Two short jobs run to their end before the long ones are queued: one completes, one
+    fails (the AtoM jobs view and a job's story show them)."""
+    ids = []
+    for job_class, options in (
+        ("arObjectMoveJob", ["--fail", "--description", "Move lab-fonds"]),
+        ("arFindingAidJob", ["--object", "lab-fonds"]),
+    ):
+        argv = [*LAB, "submit", "--name", lab.name, job_class, "--seconds", "1", "--json",
+                *options]  # fmt: skip
+        done = subprocess.run(argv, check=True, capture_output=True, text=True)
+        ids.append(int(json.loads(done.stdout)[0]["id"]))
+    database = lab_database(lab)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stories = [database.read(lambda cursor, i=i: job_story(cursor, i)) for i in ids]
+        if all(story is not None and not story.job.in_progress for story in stories):
+            database.close()
+            return
+        time.sleep(0.2)
+    raise SystemExit("screenshots: the short jobs did not end within 60 s")
 
 
 def queue_jobs(lab: LabState) -> None:
@@ -315,6 +392,7 @@ def main() -> int:
     try:
         labs = Labs(lab_up(MAIN_LAB, workers=3, booted=booted), png=not missing, booted=booted)
         if booted:
+            run_short_jobs(labs.main)
             queue_jobs(labs.main)
         for name in [name for name in SCENES if name in names]:
             for path in asyncio.run(SCENES[name](labs)):

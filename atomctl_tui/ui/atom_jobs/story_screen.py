@@ -22,7 +22,7 @@ from atomctl_tui.journal.entries import JournalEntry
 from atomctl_tui.journal.job_window import JournalWindowError, read_window
 from atomctl_tui.ui.atom_jobs.mark_failed import MarkFailedFlow, consequence_words
 from atomctl_tui.ui.journal.job_lines import JobLines
-from atomctl_tui.ui.journal.line_words import is_systemd_about_unit
+from atomctl_tui.ui.journal.line_words import is_systemd_about_unit, shown_message, source_label
 
 JOURNAL_TIMEOUT = 10.0
 MAX_JOURNAL_LINES_SHOWN = 500
@@ -90,9 +90,9 @@ def story_text(
         text.append("  no worker line names this job in the journal\n", style="dim")
     else:
         for entry in journal[-MAX_JOURNAL_LINES_SHOWN:]:
-            # The sanitized message (JournalEntry keeps it display-safe), with its time and unit.
+            # As the journal pane shows it: the time once, the unit, the sanitized message.
             stamp = entry_time(entry)
-            text.append(f"  {stamp} {entry.source} {entry.message}\n")
+            text.append(f"  {stamp} {source_label(entry)} {shown_message(entry)}\n")
     return text
 
 
