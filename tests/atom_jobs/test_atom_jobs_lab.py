@@ -1,6 +1,7 @@
 """The AtoM jobs view against a lab's real MariaDB, gearmand, workers and journal: a job's life
 from queued to completed or error, its story (rows, notes, output, worker and journal lines),
-and a job lost by a gearmand restart found lost and marked failed through the view."""
+a job lost by a gearmand restart found lost and marked failed through the view, and the
+view of a remote host's site (--host), read through its SSH master."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from atomctl_tui.atom_db.config_php import read_local_settings
 from atomctl_tui.atom_db.connection import AtomDatabase, Endpoint
 from atomctl_tui.atom_db.jobs import JobStory, job_story
 from atomctl_tui.atom_db.watch import AtomJobsWatch
+from atomctl_tui.lab.ssh import client_config_path
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.atom_jobs.screen import AtomJobsScreen
 from atomctl_tui.ui.atom_jobs.story_screen import JobStoryScreen
 from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
+from tests.fleet.fleet_console import fleet_console
 from tests.gearman_lab import lab_settings, start_workers, stop_workers
 from tests.labs import boot, lab_cli, unique_name
 from tests.waiting import wait_until_async
@@ -143,3 +146,23 @@ async def test_a_job_lost_by_a_gearmand_restart_is_marked_failed_from_the_view(l
         assert "Marked failed by" in note.content[0] and "with atomctl-tui" in note.content[0]
     finally:
         start_workers(lab)
+
+
+async def test_over_host_the_view_reads_the_remote_site_through_its_ssh_master(lab: LabState):
+    job_id = submit(lab, "arFindingAidJob", "--seconds", "0.5", "--object", "lab-fonds")
+    argv = ["--host", f"root@127.0.0.1:{lab.ssh_port}", "--ssh-config", str(client_config_path()),
+            "--atom-root", str(lab.paths.atom_root), "--interval", "0.3"]  # fmt: skip
+    with fleet_console(argv) as app:
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await open_view(app, pilot)
+            (label,) = app.fleet.labels
+            key = f"{label}\0{job_id}"
+
+            def status() -> str:
+                values = screen.table.shown.get(key)
+                return str(values["status"]) if values else ""
+
+            await wait_until_async(lambda: status() == "completed", timeout=40,
+                                   what="the job completed, read over SSH")  # fmt: skip
+            summary = str(screen.query_one("#atom-jobs-summary", Static).render())
+            assert "in progress" in summary and "could not" not in summary
