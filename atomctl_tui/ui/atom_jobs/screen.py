@@ -45,6 +45,7 @@ COLUMNS = (
     ("status", "Status"),
     ("where", "Where"),
     ("queued", "Queued"),
+    ("finished", "Finished"),
     ("took", "Took"),
     ("user", "User"),
     ("slug", "Works on"),
@@ -64,10 +65,11 @@ def took_words(duration: timedelta | None) -> str:
     return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
 
 
-def queued_words(queued: datetime | None, now: datetime) -> str:
-    if queued is None:
+def time_words(moment: datetime | None, now: datetime) -> str:
+    """A time of today, else its date."""
+    if moment is None:
         return ""
-    return queued.strftime("%H:%M:%S" if queued.date() == now.date() else "%Y-%m-%d")
+    return moment.strftime("%H:%M:%S" if moment.date() == now.date() else "%Y-%m-%d")
 
 
 def _cell(column: str, value: object) -> Text:
@@ -217,7 +219,8 @@ class AtomJobsScreen(Screen[None]):
                     "name": job.name,
                     "status": job.status,
                     "where": self.whereabouts(label, job),
-                    "queued": queued_words(job.queued_at, now),
+                    "queued": time_words(job.queued_at, now),
+                    "finished": time_words(job.completed_at, now),
                     "took": took_words(job.duration),
                     "user": job.user,
                     "slug": job.slug or "",
