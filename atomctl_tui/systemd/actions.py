@@ -58,6 +58,12 @@ class Action(StrEnum):
     REMOVE_WORKER = "remove-worker"
 
 
+def action_named(name: str) -> Action:
+    """The action a key binding names: ``reset_failed`` for ``reset-failed`` (binding
+    arguments are identifiers)."""
+    return Action(name.replace("_", "-"))
+
+
 JOB_METHODS = {
     Action.START: b"StartUnit",
     Action.STOP: b"StopUnit",

@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from atomctl_tui.atom import JOB_SERVER_UNIT
 from atomctl_tui.journal.focus import JournalFocus
-from atomctl_tui.systemd.actions import Action, UnitActions
+from atomctl_tui.systemd.actions import Action, UnitActions, action_named
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.job_server_queue import read_queue, restart_words
 from atomctl_tui.systemd.unit_source import UnitSource
@@ -30,15 +30,6 @@ UPTIME_REFRESH_SECONDS = 5.0
 
 # What empties gearmand's queue, unless it is persistent.
 QUEUE_LOSING_ACTIONS = frozenset({Action.STOP, Action.RESTART})
-
-ACTIONS = {
-    "start": Action.START,
-    "stop": Action.STOP,
-    "restart": Action.RESTART,
-    "enable": Action.ENABLE,
-    "disable": Action.DISABLE,
-    "reset_failed": Action.RESET_FAILED,
-}
 
 
 class JobServerUnit(Static, can_focus=True):
@@ -154,7 +145,7 @@ class JobServerUnit(Static, can_focus=True):
         return not (action == "act" and self.read_only)
 
     def action_act(self, name: str) -> None:
-        self.run_worker(self._act(ACTIONS[name]), group="unit-actions")
+        self.run_worker(self._act(action_named(name)), group="unit-actions")
 
     async def _act(self, action: Action) -> None:
         notes = [self.server_words()]

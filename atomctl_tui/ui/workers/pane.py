@@ -43,7 +43,7 @@ from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.findings import plural
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.journal.worker_activity import ActivitySnapshot, RunningJob, WorkerActivity
-from atomctl_tui.systemd.actions import Action, Outcome, UnitActions
+from atomctl_tui.systemd.actions import Action, Outcome, UnitActions, action_named
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import (
     cpu_text,
@@ -99,16 +99,6 @@ Cell = tuple[str, str]
 # A cell as the table holds it: with whether its host's rows are stale (drawn dimmed).
 ShownCell = tuple[str, str, bool]
 
-# What `act` does to the selected rows, or the one under the cursor.
-ACTIONS = {
-    "start": Action.START,
-    "stop": Action.STOP,
-    "restart": Action.RESTART,
-    "enable": Action.ENABLE,
-    "disable": Action.DISABLE,
-    "reset_failed": Action.RESET_FAILED,
-    "remove_worker": Action.REMOVE_WORKER,
-}
 MUTATING_ACTIONS = frozenset({"act", "add_worker", "restart_all"})
 
 
@@ -550,7 +540,7 @@ class WorkersPane(Pane, can_focus=False):
         return None
 
     def action_act(self, name: str) -> None:
-        self._act(ACTIONS[name], self.targets())
+        self._act(action_named(name), self.targets())
 
     def action_add_worker(self) -> None:
         if self._adding:
