@@ -11,7 +11,7 @@ died mid-job, or gearmand lost it (restarted without a persistent queue).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,35 +43,56 @@ class Whereabouts:
     running: RunningJob | None = None
 
 
-def job_whereabouts(
-    job: JobRow,
-    now: datetime,
+@dataclass(frozen=True)
+class Witnesses:
+    """What the journal and Gearman say of jobs, gathered once for all the jobs placed."""
+
+    running: Mapping[str, tuple[str, RunningJob]]
+    """By AtoM job id: the host and the worker job its journal says it runs."""
+    by_class: Mapping[str, tuple[int, int]] | None
+    """By job class: (waiting, running) on every job server; None: Gearman not read."""
+    several_hosts: bool = False
+
+
+def witnesses(
     servers: Sequence[ServerSnapshot] | None,
     activities: Sequence[ActivitySnapshot],
     site_prefix: str | None = None,
-) -> Whereabouts:
-    """Where ``job`` is, at the database's ``now``. ``servers``: the latest Gearman poll (None:
-    none yet); ``site_prefix``: the site's function prefix, when known (a job server may
-    serve several sites)."""
+) -> Witnesses:
+    """``servers``: the latest Gearman poll (None: none yet); ``site_prefix``: the site's
+    function prefix, when known (a job server may serve several sites)."""
+    running = {
+        job.job_id: (activity.host_label, job)
+        for activity in activities
+        for job in activity.running.values()
+        if job.job_id is not None
+    }
+    readable = [s for s in servers or () if s.reachable]
+    by_class: dict[str, tuple[int, int]] | None = None
+    if readable:
+        by_class = {}
+        for server in readable:
+            for stats in server.functions:
+                prefix, job_class = split_function_name(stats.function)
+                if site_prefix is None or prefix == site_prefix:
+                    waiting, running_count = by_class.get(job_class, (0, 0))
+                    by_class[job_class] = (waiting + stats.waiting, running_count + stats.running)
+    return Witnesses(running, by_class, len(activities) > 1)
+
+
+def job_whereabouts(job: JobRow, now: datetime, seen: Witnesses) -> Whereabouts:
+    """Where ``job`` is, at the database's ``now``, as ``seen`` says."""
     if not job.in_progress:
         return Whereabouts(Place.FINISHED, job.status)
-    for activity in activities:
-        for unit, running in activity.running.items():
-            if running.job_id == str(job.id):
-                words = f"running on {unit.removesuffix('.service')}"
-                if len(activities) > 1:
-                    words += f" ({activity.host_label})"
-                return Whereabouts(Place.RUNNING, words, activity.host_label, running)
-    readable = [s for s in servers or () if s.reachable]
-    if not readable:
+    if (worker := seen.running.get(str(job.id))) is not None:
+        host, running = worker
+        words = f"running on {running.unit.removesuffix('.service')}"
+        if seen.several_hosts:
+            words += f" ({host})"
+        return Whereabouts(Place.RUNNING, words, host, running)
+    if seen.by_class is None:
         return Whereabouts(Place.UNKNOWN, "in progress (Gearman not read)")
-    waiting = running_count = 0
-    for server in readable:
-        for stats in server.functions:
-            prefix, job_class = split_function_name(stats.function)
-            if job_class == job.name and (site_prefix is None or prefix == site_prefix):
-                waiting += stats.waiting
-                running_count += stats.running
+    waiting, running_count = seen.by_class.get(job.name, (0, 0))
     if running_count:
         # Its worker's "Job started." may be older than the journal lines the console read.
         return Whereabouts(Place.RUNNING, f"running ({running_count} of {job.name} in Gearman)")

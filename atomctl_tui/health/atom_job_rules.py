@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from atomctl_tui.atom_db.jobs import JobRow, consequence_words
-from atomctl_tui.atom_db.whereabouts import Place, Whereabouts, job_whereabouts
+from atomctl_tui.atom_db.whereabouts import Place, Whereabouts, job_whereabouts, witnesses
 from atomctl_tui.health.findings import (
     ATOM_DB_UNREADABLE,
     ATOM_JOB_STUCK,
@@ -77,13 +77,13 @@ class StuckJobs:
         servers = inputs.snapshots
         # A job may be on a server that did not answer: only a full poll says "nowhere".
         if servers and all(server.reachable for server in servers):
-            activities = list(inputs.activities.values())
             prefix = inputs.site_prefix if len(inputs.hosts) == 1 else None
+            seen = witnesses(servers, list(inputs.activities.values()), prefix)
             for label, snapshot in readable_sites(inputs).items():
                 assert snapshot.summary is not None
                 now = snapshot.summary.now
                 for job in snapshot.in_progress:
-                    where = job_whereabouts(job, now, servers, activities, prefix)
+                    where = job_whereabouts(job, now, seen)
                     if where.place is not Place.LOST:
                         continue
                     key = (label, job.id)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from atomctl_tui.journal.job_window import JournalWindowError, read_worker_lines
 from atomctl_tui.journal.worker_activity import (
     FAILURE_WINDOW_SECONDS,
     ActivitySnapshot,
     WorkerActivity,
 )
+from atomctl_tui.journal.worker_lines import WorkerLinesError, read_worker_lines
 from atomctl_tui.remote.hosts import Host
 
 MAX_LINES = 20_000
@@ -39,7 +39,7 @@ def read_worker_history(
             entries = read_worker_lines(
                 host, worker_patterns, options, journal_args, timeout=timeout
             )
-        except JournalWindowError:
+        except WorkerLinesError:
             continue
         activity.take(entries)
     return activity.snapshot()

@@ -20,7 +20,7 @@ MARGIN = timedelta(seconds=5)
 STAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-class JournalWindowError(Exception):
+class WorkerLinesError(Exception):
     """journalctl could not be run or said no; the message says why, in words."""
 
 
@@ -50,7 +50,7 @@ def read_worker_lines(
     timeout: float,
 ) -> list[JournalEntry]:
     """The workers' lines on ``host`` that journalctl ``options`` select, read once (blocks,
-    at most ``timeout`` seconds); JournalWindowError when journalctl fails, in words."""
+    at most ``timeout`` seconds); WorkerLinesError when journalctl fails, in words."""
     argv = host.argv(
         "journalctl",
         "--no-pager",
@@ -66,12 +66,12 @@ def read_worker_lines(
             argv, capture_output=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
         )
     except subprocess.TimeoutExpired as exc:
-        raise JournalWindowError(f"journalctl took longer than {timeout:g} s") from exc
+        raise WorkerLinesError(f"journalctl took longer than {timeout:g} s") from exc
     except OSError as exc:
-        raise JournalWindowError(f"journalctl could not be run: {exc.strerror or exc}") from exc
+        raise WorkerLinesError(f"journalctl could not be run: {exc.strerror or exc}") from exc
     if done.returncode != 0 and not done.stdout:
         words = done.stderr.decode(errors="replace").strip().splitlines()
-        raise JournalWindowError(
+        raise WorkerLinesError(
             clean_line(words[-1], max_chars=200)
             if words
             else f"journalctl exited with {done.returncode}"

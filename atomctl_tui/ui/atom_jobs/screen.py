@@ -8,6 +8,7 @@ runs which job). Enter opens a job's whole story; ``x`` marks a lost job failed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -22,7 +23,13 @@ from textual.widgets import Footer, Input, Static
 from atomctl_tui.atom_db.atom_site import AtomSite
 from atomctl_tui.atom_db.jobs import COMPLETED, ERROR, IN_PROGRESS, STATUS_WORDS, JobRow, JobsQuery
 from atomctl_tui.atom_db.watch import JobsSnapshot
-from atomctl_tui.atom_db.whereabouts import Place, Whereabouts, job_whereabouts
+from atomctl_tui.atom_db.whereabouts import (
+    Place,
+    Whereabouts,
+    Witnesses,
+    job_whereabouts,
+    witnesses,
+)
 from atomctl_tui.gearman.snapshot import ServerSnapshot
 from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.journal.worker_activity import ActivitySnapshot, WorkerActivity
@@ -134,6 +141,7 @@ class AtomJobsScreen(Screen[None]):
         if self.several:
             columns.insert(1, ("host", Text("Host")))
         self.table.set_columns(columns)
+        self.table.order_by("id", key=lambda job_id: -int(str(job_id)))  # newest first
         self.query_one("#atom-jobs-filter", Input).display = False
         self._summarise()
         for label, site in self.sites.items():
@@ -156,10 +164,11 @@ class AtomJobsScreen(Screen[None]):
 
         return listener
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        # Off the event loop: a last listener gone, a workers' activity lets go of its journal
+        # watch, which waits (boundedly) for its thread.
         unsubscribes, self._unsubscribes = self._unsubscribes, []
-        for unsubscribe in unsubscribes:
-            unsubscribe()
+        await asyncio.gather(*(asyncio.to_thread(unsubscribe) for unsubscribe in unsubscribes))
 
     # -- from the sources --------------------------------------------------------------
 
@@ -172,23 +181,23 @@ class AtomJobsScreen(Screen[None]):
         self._show()
 
     def on_worker_activity_changed(self, message: WorkerActivityChanged) -> None:
-        known = message.snapshot.host_label in self.activity
-        previous = self.activity.get(message.snapshot.host_label)
+        # A job's start or end also asks the jobs watch for a poll: the health monitor does.
         self.activity[message.snapshot.host_label] = message.snapshot
-        if known and previous is not None and previous.running != message.snapshot.running:
-            # A worker started or ended a job: its row has changed in the database too.
-            for site in self.sites.values():
-                site.watch.poll_now()
         self._show()
 
     # -- drawing -----------------------------------------------------------------------
 
-    def whereabouts(self, label: str, job: JobRow) -> Whereabouts:
+    def whereabouts(self, label: str, job: JobRow, seen: Witnesses | None = None) -> Whereabouts:
+        """Where ``job`` of ``label``'s site is now; ``seen``: the witnesses, if gathered."""
         poll = self.polls.get(label)
         now = poll.summary.now if poll and poll.summary else datetime.now()
-        site = self.sites[label]
+        if seen is None:
+            seen = self._witnesses(label)
+        return job_whereabouts(job, now, seen)
+
+    def _witnesses(self, label: str) -> Witnesses:
         activities = list(self.activity.values())
-        return job_whereabouts(job, now, self.servers, activities, site.site_prefix)
+        return witnesses(self.servers, activities, self.sites[label].site_prefix)
 
     def shown_jobs(self) -> list[tuple[str, JobRow]]:
         """The jobs the table shows, by host: the status chosen, the filter matched."""
@@ -206,6 +215,7 @@ class AtomJobsScreen(Screen[None]):
     def _show(self) -> None:
         table = self.table
         keys = []
+        seen = {label: self._witnesses(label) for label in self.polls}  # once, for every row
         for label, job in self.shown_jobs():
             key = f"{label}\0{job.id}"
             keys.append(key)
@@ -218,7 +228,7 @@ class AtomJobsScreen(Screen[None]):
                     "host": label,
                     "name": job.name,
                     "status": job.status,
-                    "where": self.whereabouts(label, job),
+                    "where": self.whereabouts(label, job, seen[label]),
                     "queued": time_words(job.queued_at, now),
                     "finished": time_words(job.completed_at, now),
                     "took": took_words(job.duration),
@@ -227,7 +237,7 @@ class AtomJobsScreen(Screen[None]):
                 },
             )
         table.keep_rows(keys)
-        table.order_by("id", key=lambda job_id: -int(str(job_id)))
+        table.resort()
         self._summarise()
 
     def _summarise(self) -> None:

@@ -19,7 +19,7 @@ from atomctl_tui.atom_db.connection import AtomDbError
 from atomctl_tui.atom_db.jobs import JobRow, JobStory, job_story
 from atomctl_tui.atom_db.whereabouts import Place, Whereabouts
 from atomctl_tui.journal.entries import JournalEntry
-from atomctl_tui.journal.job_window import JournalWindowError, read_window
+from atomctl_tui.journal.worker_lines import WorkerLinesError, read_window
 from atomctl_tui.ui.atom_jobs.mark_failed import MarkFailedFlow, consequence_words
 from atomctl_tui.ui.journal.job_lines import JobLines
 from atomctl_tui.ui.journal.line_words import is_systemd_about_unit, shown_message, source_label
@@ -169,7 +169,7 @@ class JobStoryScreen(Screen[None]):
                 self.job.completed_at,
                 timeout=JOURNAL_TIMEOUT,
             )
-        except JournalWindowError as exc:
+        except WorkerLinesError as exc:
             return f"the journal could not be read: {exc}"
         return job_journal_lines(entries, self.job.id)
 
