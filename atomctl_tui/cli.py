@@ -147,8 +147,9 @@ def _add_source_options(parser: argparse.ArgumentParser, *, in_subcommand: bool)
         "--atom-root",
         dest=f"{prefix}atom_root",
         metavar="PATH",
-        help="the AtoM site: its gearman.yml and its job prefix; with --host, a path on"
-        " every host (default: /usr/share/nginx/atom when it exists)",
+        help="the AtoM site: its gearman.yml, its job prefix and its database"
+        " (config/config.php); with --host, a path on every host (default:"
+        " /usr/share/nginx/atom when it exists)",
     )
     parser.add_argument(
         "--config",
