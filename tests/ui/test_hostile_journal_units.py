@@ -4,6 +4,7 @@ the user's claim does not count, and root's odd unit name is data, never palette
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from textual.command import CommandList
@@ -20,15 +21,33 @@ pytestmark = pytest.mark.lab
 ODD_UNIT = "atom-worker@[/oops].service"  # the palette used to parse it: MarkupError
 
 
-def write_entry(lab, identifier: str, unit: str, message: str, *, as_user: str | None) -> None:
-    """One entry through `logger --journald`, run by ``as_user`` (None: root)."""
-    runner = ["systemd-run", "--quiet", "--wait", "--pipe", f"--uid={as_user}"] if as_user else []
+def write_entry(lab, identifier: str, unit: str, message: str) -> None:
+    """One entry through `logger --journald`, run by root."""
     subprocess.run(
-        lab.nsenter(*runner, "logger", "--journald"),
-        input=f"MESSAGE={message}\nSYSLOG_IDENTIFIER={identifier}\nUNIT={unit}\n".encode(),
+        lab.nsenter("logger", "--journald"),
+        input=entry_fields(identifier, unit, message),
         check=True,
         timeout=60,
     )
+
+
+def entry_fields(identifier: str, unit: str, message: str) -> bytes:
+    return f"MESSAGE={message}\nSYSLOG_IDENTIFIER={identifier}\nUNIT={unit}\n".encode()
+
+
+def write_entry_as(lab, user: str, identifier: str, unit: str, message: str) -> subprocess.Popen:
+    """One entry through `logger --journald`, run by ``user`` in a transient unit that stays
+    until the returned process's stdin is closed: journald names the writer's unit from its
+    cgroup when it takes the entry, and a writer gone by then leaves it without one."""
+    fields = f"/tmp/{identifier}.fields"  # in the lab's own /tmp
+    on_host = Path(f"/proc/{lab.pid}/root{fields}")
+    on_host.write_bytes(entry_fields(identifier, unit, message))
+    on_host.chmod(0o644)
+    return subprocess.Popen(
+        lab.nsenter("systemd-run", "--quiet", "--wait", "--pipe", f"--uid={user}",
+                    "sh", "-c", 'logger --journald < "$1" && cat > /dev/null', "sh", fields),
+        stdin=subprocess.PIPE,
+    )  # fmt: skip
 
 
 async def test_unit_claims_count_only_from_root_and_odd_names_never_break_the_palette(lab):
@@ -37,15 +56,20 @@ async def test_unit_claims_count_only_from_root_and_odd_names_never_break_the_pa
     app = AtomctlApp(lab.host(), settings=lab_settings(lab), journal=journal, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(JournalPane)
-        write_entry(lab, tag, "atom-worker@93.service", "nobody says so", as_user="nobody")
-        write_entry(lab, tag, ODD_UNIT, "root says so", as_user=None)
-        entries = {}
+        nobody = write_entry_as(lab, "nobody", tag, "atom-worker@93.service", "nobody says so")
+        try:
+            write_entry(lab, tag, ODD_UNIT, "root says so")
+            entries = {}
 
-        def both_seen() -> bool:
-            entries.update({e.message: e for e in pane.view.entries if e.identifier == tag})
-            return len(entries) == 2
+            def both_seen() -> bool:
+                entries.update({e.message: e for e in pane.view.entries if e.identifier == tag})
+                return len(entries) == 2
 
-        await wait_until_async(both_seen, what="both entries in the pane")
+            await wait_until_async(both_seen, what="both entries in the pane")
+        finally:
+            assert nobody.stdin is not None
+            nobody.stdin.close()  # the writer's unit may end now
+            assert nobody.wait(timeout=60) == 0
         assert entries["nobody says so"].unit != "atom-worker@93.service"
         assert entries["nobody says so"].unit.startswith("run-")  # its own, transient unit
         assert entries["root says so"].unit == ODD_UNIT
