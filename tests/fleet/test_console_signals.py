@@ -138,8 +138,16 @@ def wait_until_following(console: Console) -> Path:
 def test_a_signal_ends_the_console_and_leaves_nothing(lab, how):
     with console_in_a_pty(one_host(lab)) as console:
         private = wait_until_following(console)
-        children = console.descendants()
-        assert ssh_processes(private) and set(ssh_processes(private)) <= children
+        # Read together until a read is consistent: a short-lived ssh (a one-shot command
+        # through the master) may start between the two listings.
+        children = wait_until(
+            lambda: (
+                (ssh := set(ssh_processes(private)))
+                and ssh <= (descendants := console.descendants())
+                and descendants
+            ),
+            what="the console's ssh processes among its descendants",
+        )
         if isinstance(how, signal.Signals):
             os.kill(console.pid, how)
             expected = 128 + how
