@@ -352,11 +352,14 @@ def performance_data(
     room: int = MAX_PERFDATA,
 ) -> str:
     """``'<function> waiting'=N;warn;crit;0``, ``running`` and ``workers`` for this site's AtoM
-    job types, then for functions with jobs (most waiting first), within ``room``
-    characters; every other function in one ``'other functions'`` count and sums."""
+    job types, then for functions with jobs (most waiting first, then those with workers),
+    within ``room`` characters; every other function in one ``'other functions'`` count and
+    sums."""
     warn = "" if rules.waiting_warning is None else str(rules.waiting_warning)
     crit = "" if rules.waiting_critical is None else str(rules.waiting_critical)
-    busiest_first = sorted(rows, key=lambda row: (-row.waiting, -row.running))
+    # Busiest first; among the idle, those some worker serves before those nobody does (a
+    # function a departed worker left registered says least).
+    busiest_first = sorted(rows, key=lambda row: (-row.waiting, -row.running, not row.workers))
     chosen = [row for row in busiest_first if row.site == THIS_SITE]
     chosen += [row for row in busiest_first if row.site != THIS_SITE and row.total]
     items: list[str] = []
