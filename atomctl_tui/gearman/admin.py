@@ -22,8 +22,10 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
 from atomctl_tui.gearman.connection import GearmanAdminError as GearmanAdminError
-from atomctl_tui.gearman.connection import ServerConnection, reason
+from atomctl_tui.gearman.connection import ServerConnection, reason, seconds_text
 from atomctl_tui.gearman.connection import ServerUnreachable as ServerUnreachable
+from atomctl_tui.gearman.reply_stream import ProtocolError as ProtocolError
+from atomctl_tui.gearman.reply_stream import ReplyStream
 from atomctl_tui.outside_text import clean_line
 
 DEFAULT_PORT = 4730
@@ -44,11 +46,9 @@ MAX_NUMBER_DIGITS = 9
 # How much of a name, client id or handle is kept: far beyond any honest one.
 MAX_NAME_CHARS = 1024
 MAX_ERROR_CHARS = 500
-READ_BLOCK = 64 * 1024
 # Replies up to this many lines keep each line's parsed object for the next poll; a longer one
 # (a hostile or broken server) is parsed anew when it changes rather than held twice.
 MEMO_MAX_LINES = 10_000
-_END_MARKS = (b"\n.\n", b"\n.\r\n")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,10 +68,6 @@ _JOB_LINE = re.compile(_NAME + _COUNT + r"\t([01])\t([01])$")
 
 class AdminTimeout(GearmanAdminError):
     """The server did not finish its reply in time."""
-
-
-class ProtocolError(GearmanAdminError):
-    """The reply was not gearmand's admin protocol (too long, cut off, unexpected)."""
 
 
 class CommandRefused(GearmanAdminError):
@@ -142,6 +138,23 @@ class Listing(Generic[T]):
 
     items: tuple[T, ...]
     malformed: int = 0
+
+
+POLL_COMMANDS = ("getpid", "version", "status", "prioritystatus", "workers")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerReplies:
+    """The replies to ``POLL_COMMANDS``."""
+
+    pid: int
+    version: str
+    status: Listing[FunctionStatus]
+    priorities: Listing[FunctionPriorities]
+    workers: Listing[WorkerConnection]
+    round_trip: float
+    """Seconds from sending the commands to the first reply's line: the server's response
+    time, as one getpid alone would measure it."""
 
 
 def parse_number(text: str) -> int | None:
@@ -279,11 +292,21 @@ class GearmanAdminClient:
         return outside_name(await self._ok("version"))
 
     async def getpid(self) -> int:
-        text = await self._ok("getpid")
-        pid = parse_number(text)
-        if not pid:
-            raise ProtocolError(f"{self.address}: 'getpid' answered {text[:80]!r}, not a pid")
-        return pid
+        return self._pid(await self._ok("getpid"))
+
+    async def poll(self) -> ServerReplies:
+        """What a poll asks (``POLL_COMMANDS``), sent in one write and read in order: one
+        round trip where five would cross an SSH connection one after another."""
+
+        async def read(stream: ReplyStream) -> ServerReplies:
+            pid = self._pid(await self._ok_reply(stream, "getpid"))
+            version = outside_name(await self._ok_reply(stream, "version"))
+            status = await self._listing_reply(stream, "status", parse_status_line)
+            priorities = await self._listing_reply(stream, "prioritystatus", parse_priority_line)
+            workers = await self._listing_reply(stream, "workers", parse_workers_line)
+            return ServerReplies(pid, version, status, priorities, workers, stream.round_trip)
+
+        return await self._exchange(POLL_COMMANDS, read)
 
     async def cancel_job(self, handle: str) -> None:
         """Ask gearmand to drop a queued job; CommandRefused (UNKNOWN_JOB) when it has none."""
@@ -302,18 +325,30 @@ class GearmanAdminClient:
     # -- the wire -------------------------------------------------------------------------
 
     async def _listing(self, command: str, parse: Callable[[str], T | None]) -> Listing[T]:
-        reply = await self._call(command, self._read_listing)
+        return await self._exchange((command,), lambda s: self._listing_reply(s, command, parse))
+
+    async def _ok(self, command: str) -> str:
+        return await self._exchange((command,), lambda stream: self._ok_reply(stream, command))
+
+    async def _listing_reply(
+        self, stream: ReplyStream, command: str, parse: Callable[[str], T | None]
+    ) -> Listing[T]:
+        """A multi-line reply. Its first line is read alone: it may be an ERR."""
+        first = await self._line_reply(stream, command)
+        body = b""
+        if first != ".":
+            body = first.encode() + b"\n" + await stream.rest_of_listing(command)
         # A quiet server repeats itself: the same bytes give back the same Listing, not even
         # decoded again, and callers can tell "nothing changed" by identity.
         previous = self._last_listing.get(command)
-        if previous is not None and previous[0] == reply:
+        if previous is not None and previous[0] == body:
             return previous[1]
         # Lines that did not change keep their parsed object: only news is parsed.
         known = self._parsed_lines.get(command, {})
         parsed: dict[str, T | None] = {}
         items: list[T] = []
         malformed = 0
-        for line in self._split_lines(reply, command):
+        for line in self._split_lines(stream, body, command):
             item = known[line] if line in known else parse(line)
             parsed[line] = item
             if item is None:
@@ -321,36 +356,56 @@ class GearmanAdminClient:
             else:
                 items.append(item)
         listing = Listing(tuple(items), malformed)
-        self._last_listing[command] = (reply, listing)
+        self._last_listing[command] = (body, listing)
         self._parsed_lines[command] = parsed if len(parsed) <= MEMO_MAX_LINES else {}
         return listing
 
-    async def _ok(self, command: str) -> str:
+    async def _ok_reply(self, stream: ReplyStream, command: str) -> str:
         """A one-line reply ``OK [text]``; its text."""
-        line = await self._call(command, self._read_line_reply)
+        line = await self._line_reply(stream, command)
         if line == "OK" or line.startswith("OK "):
             return line[3:].strip()
         verb = command.split(" ")[0]
         raise ProtocolError(f"{self.address}: unexpected reply to '{verb}': {line[:80]!r}")
 
-    async def _call(
-        self, command: str, read: Callable[[asyncio.StreamReader, str], Awaitable[R]]
+    async def _line_reply(self, stream: ReplyStream, command: str) -> str:
+        line = await stream.line(command)
+        refused = parse_error_line(line)
+        if refused is not None:
+            raise refused
+        return line
+
+    async def _exchange(
+        self, commands: tuple[str, ...], read: Callable[[ReplyStream], Awaitable[R]]
     ) -> R:
-        """Send one command and ``read`` its reply, within the call timeout."""
+        """Send ``commands`` in one write and ``read`` their replies, within the call timeout;
+        a reply beyond them is an error."""
         async with self._lock:
+            stream: ReplyStream | None = None
             try:
                 async with asyncio.timeout(self.call_timeout):
                     reader, writer = await self._connection()
-                    writer.write(command.encode() + b"\n")
+                    stream = ReplyStream(
+                        reader,
+                        self.address,
+                        max_line_bytes=self.max_line_bytes,
+                        max_reply_lines=self.max_reply_lines,
+                        max_reply_bytes=self.max_reply_bytes,
+                    )
+                    writer.write(b"".join(command.encode() + b"\n" for command in commands))
                     await writer.drain()
-                    return await read(reader, command)
+                    result = await read(stream)
+                    stream.ensure_drained(commands[-1])
+                    return result
             except CommandRefused:
-                raise  # a whole reply was read: the connection is still in step
+                if len(commands) > 1:
+                    await self.close()  # the replies after the refused one were not read
+                raise  # one command: its whole reply was read, the connection is in step
             except TimeoutError as exc:
                 await self.close()
                 raise AdminTimeout(
-                    f"{self.address}: no complete reply to '{command}' within"
-                    f" {self.call_timeout:g} s"
+                    f"{self.address}: no complete reply to '{_reading(stream, commands)}' within"
+                    f" {seconds_text(self.call_timeout)} s"
                 ) from exc
             except GearmanAdminError:
                 await self.close()
@@ -358,88 +413,33 @@ class GearmanAdminClient:
             except (OSError, EOFError) as exc:
                 await self.close()
                 raise ProtocolError(
-                    f"{self.address}: connection lost during '{command}' ({reason(exc)})"
+                    f"{self.address}: connection lost during '{_reading(stream, commands)}'"
+                    f" ({reason(exc)})"
                 ) from exc
 
-    async def _read_line_reply(self, reader: asyncio.StreamReader, command: str) -> str:
-        line = await self._read_line(reader, command)
-        refused = parse_error_line(line)
-        if refused is not None:
-            raise refused
-        return line
+    def _pid(self, text: str) -> int:
+        pid = parse_number(text)
+        if not pid:
+            raise ProtocolError(f"{self.address}: 'getpid' answered {text[:80]!r}, not a pid")
+        return pid
 
-    async def _read_listing(self, reader: asyncio.StreamReader, command: str) -> bytes:
-        """A multi-line reply as the bytes of its lines, each ending in "\n", without the
-        end mark. The first line is read alone: it may be an ERR."""
-        first = await self._read_line_reply(reader, command)
-        if first == ".":
-            return b""
-        return first.encode() + b"\n" + (await self._read_rest(reader, command))
-
-    async def _read_rest(self, reader: asyncio.StreamReader, command: str) -> bytes:
-        """The lines after the first, up to the end mark, read in blocks rather than line by
-        line: a thousand-function `status` is a few reads instead of a thousand."""
-        buffer = bytearray(b"\n")  # so that the end mark is always a whole "\n.\n"
-        searched = newlines = 0
-        while True:
-            # Checked before the end mark is looked for: a whole reply that came in one read
-            # is held to the limits as much as one that never ends.
-            if newlines > self.max_reply_lines or len(buffer) > self.max_reply_bytes:
-                raise ProtocolError(
-                    f"{self.address}: reply to '{command}' went on past"
-                    f" {self.max_reply_lines} lines or {self.max_reply_bytes} bytes"
-                )
-            for mark in _END_MARKS:
-                end = buffer.find(mark, searched)
-                if end >= 0:
-                    if end + len(mark) != len(buffer):
-                        raise ProtocolError(
-                            f"{self.address}: the server sent more after the end of '{command}'"
-                        )
-                    return bytes(buffer[1 : end + 1])
-            tail = len(buffer) - buffer.rfind(b"\n") - 1
-            if tail > self.max_line_bytes:
-                raise self._line_too_long(command)
-            searched = max(0, len(buffer) - 4)
-            block = await reader.read(READ_BLOCK)
-            if not block:
-                what = "in the middle of a line" if tail else "before the reply ended"
-                raise ProtocolError(
-                    f"{self.address}: the server closed the connection {what} of '{command}'"
-                )
-            newlines += block.count(b"\n")
-            buffer += block
-
-    def _split_lines(self, body: bytes, command: str) -> list[str]:
+    def _split_lines(self, stream: ReplyStream, body: bytes, command: str) -> list[str]:
         raw_lines = body.split(b"\n")[:-1]  # every line ends with "\n"
         if max(map(len, raw_lines), default=0) > self.max_line_bytes:
-            raise self._line_too_long(command)
+            raise stream.line_too_long(command)
         text = body.decode("utf-8", errors="replace")
         return [line.removesuffix("\r") for line in text.split("\n")[:-1]]
-
-    def _line_too_long(self, command: str) -> ProtocolError:
-        return ProtocolError(
-            f"{self.address}: a line of the reply to '{command}' is longer than"
-            f" {self.max_line_bytes} bytes"
-        )
-
-    async def _read_line(self, reader: asyncio.StreamReader, command: str) -> str:
-        try:
-            raw = await reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as exc:
-            raise self._line_too_long(command) from exc
-        except asyncio.IncompleteReadError as exc:
-            what = "in the middle of a line" if exc.partial else "before the reply ended"
-            raise ProtocolError(
-                f"{self.address}: the server closed the connection {what} of '{command}'"
-            ) from exc
-        return raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
 
     async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await self.server.streams()
 
     async def close(self) -> None:
         await self.server.close()
+
+
+def _reading(stream: ReplyStream | None, commands: tuple[str, ...]) -> str:
+    """The command whose reply was being read (the first, before any was)."""
+    return stream.reading if stream is not None and stream.reading else commands[0]
 
 
 def _token(value: str, what: str) -> str:

@@ -24,6 +24,12 @@ def format_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def seconds_text(seconds: float) -> str:
+    """``1.5``, ``2``, ``120``: a timeout as words say it (what is left of a check's time
+    divided can be 1.49965)."""
+    return f"{round(seconds, 1):g}"
+
+
 def reason(exc: BaseException) -> str:
     """An OSError in words: 'connection refused', 'name or service not known'…"""
     errno = getattr(exc, "errno", None)
@@ -77,7 +83,7 @@ class ServerConnection:
                     reader, writer = await asyncio.open_connection(self.host, self.port, **limit)
         except TimeoutError as exc:
             raise ServerUnreachable(
-                f"{self.address}: no connection within {self.connect_timeout:g} s"
+                f"{self.address}: no connection within {seconds_text(self.connect_timeout)} s"
             ) from exc
         except OSError as exc:
             raise ServerUnreachable(f"{self.address}: {reason(exc)}") from exc

@@ -36,7 +36,7 @@ from atomctl_tui.gearman.admin import (
     outside_name,
     parse_number,
 )
-from atomctl_tui.gearman.connection import ServerConnection, reason
+from atomctl_tui.gearman.connection import ServerConnection, reason, seconds_text
 
 REQUEST_MAGIC = b"\0REQ"
 RESPONSE_MAGIC = b"\0RES"
@@ -198,7 +198,7 @@ class JobStatusClient:
                 await self.close()
                 raise AdminTimeout(
                     f"{self.address}: no status of {len(handles)} jobs within"
-                    f" {self.call_timeout:g} s"
+                    f" {seconds_text(self.call_timeout)} s"
                 ) from exc
             except GearmanAdminError:
                 await self.close()

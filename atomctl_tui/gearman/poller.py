@@ -1,8 +1,8 @@
 """Polling job servers: one snapshot per server per poll, reachable or not and since when.
 
-A poll asks ``getpid`` (its round trip is the server's response time), ``status``,
-``prioritystatus`` and ``workers``; ``version`` is asked once per connection. Servers are
-polled concurrently, each with its own client, so a silent server never delays another.
+A poll asks ``getpid``, ``version``, ``status``, ``prioritystatus`` and ``workers`` in one
+write (the time to the first reply is the server's response time). Servers are polled
+concurrently, each with its own client, so a silent server never delays another.
 When gearmand started is read once per pid on the host it runs on (``gearmand_start.py``), in
 a thread: a poll waits for it a moment at most, the next poll has it otherwise.
 
@@ -93,8 +93,6 @@ class ServerPoller:
         )
         self.clock = clock
         self._last: ServerSnapshot | None = None
-        self._version: str | None = None
-        self._pid: int | None = None
         self._joined: tuple[Replies, Joined] | None = None
         self._stats_by_lines: StatsMemo = {}
         self._started: tuple[int, float | None, float] | None = None  # pid, start, read at
@@ -108,17 +106,8 @@ class ServerPoller:
                 await self.client.close()
                 # The client cleans gearmand's words; these come from the way to the server.
                 raise GearmanAdminError(clean_line(why, max_chars=MAX_ERROR_CHARS))
-            started = time.perf_counter()
-            pid = await self.client.getpid()
-            rtt = time.perf_counter() - started
-            if self._version is None or pid != self._pid:
-                self._version = await self.client.version()
-            self._pid = pid
-            status = await self.client.status()
-            priorities = await self.client.priority_status()
-            workers = await self.client.workers()
+            replies = await self.client.poll()
         except GearmanAdminError as exc:
-            self._version = None
             snapshot = ServerSnapshot(
                 server=self.name,
                 via=self.via,
@@ -128,18 +117,19 @@ class ServerPoller:
                 error=self._error_words(exc),
             )
         else:
+            status, priorities, workers = replies.status, replies.priorities, replies.workers
             joined = self._join(status.items, priorities.items)
-            gearmand_start = await self._start(pid, now)
+            gearmand_start = await self._start(replies.pid, now)
             snapshot = ServerSnapshot(
                 server=self.name,
                 via=self.via,
                 reachable=True,
                 since=self._since(now, reachable=True),
                 polled_at=now,
-                version=self._version,
-                pid=pid,
+                version=replies.version,
+                pid=replies.pid,
                 started=gearmand_start,
-                rtt=rtt,
+                rtt=replies.round_trip,
                 functions=joined.functions,
                 total=joined.total,
                 running=joined.running,

@@ -36,7 +36,7 @@ class ServerSnapshot:
     error: str | None = None  # why it is unreachable or a poll failed, in words
     version: str | None = None
     pid: int | None = None
-    rtt: float | None = None  # seconds for `getpid`
+    rtt: float | None = None  # seconds from a poll's commands to their first reply
     functions: tuple[FunctionStats, ...] = ()
     connections: tuple[WorkerConnection, ...] = ()
     malformed: int = 0  # reply lines that could not be read, skipped
