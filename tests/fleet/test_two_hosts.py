@@ -73,7 +73,7 @@ def host_line(app, label: str) -> str:
 
 
 def server_text(app) -> str:
-    return app.query_one(JobServerPane).render_state(app.query_one(JobServerPane).snapshots).plain
+    return app.query_one(JobServerPane).shown_text()
 
 
 async def test_both_hosts_workers_listed_with_their_host_registration_and_job_servers(labs):

@@ -36,7 +36,7 @@ def gearmand_lab():
 
 
 def pane_text(pane: JobServerPane) -> str:
-    return pane.state_view.content.plain
+    return pane.shown_text()
 
 
 @pytest.mark.lab

@@ -9,7 +9,6 @@ the job server unit's line for each host.
 from __future__ import annotations
 
 import statistics
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -26,11 +25,15 @@ from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.sources import server_hosts
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
+from atomctl_tui.ui.job_server.server_block import ServerBlock, server_text, shown_key
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.messages import JobServersPolled
 from atomctl_tui.ui.widgets.pane import Pane
 
 RTT_POLLS = 10
+POLLING = "Polling the job servers…"
+RTT_STEADY = 0.25
+"""The round trip shown changes when the median moves by more than this share of it."""
 
 
 class JobServerPane(Pane, can_focus=False):
@@ -57,9 +60,12 @@ class JobServerPane(Pane, can_focus=False):
         self.read_only = read_only
         self.snapshots: tuple[ServerSnapshot, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
-        self._shape: tuple[int, ...] = ()
-        self._text = Text()
         self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
+        self._shown_round_trips: dict[str, float] = {}
+        self._blocks: dict[str, ServerBlock] = {}
+        self._shown: dict[str, tuple[object, ...]] = {}  # per server, what its block shows
+        self.polling_line = Static(Text(POLLING), id="job-server-polling")
+        self.source_line = Static(self.source_text(), id="job-server-source")
         self._server_hosts = server_hosts(fleet, fleet.gearman_targets(settings))
         """The host each watched server runs on, where the console can tell."""
 
@@ -68,7 +74,9 @@ class JobServerPane(Pane, can_focus=False):
         with VerticalScroll(id="job-server-scroll"):
             if any(member.link is not None for member in fleet.members):
                 yield HostsStatus(fleet, id="hosts-status")
-            yield Static(Text("Polling the job servers…"), id="job-server-state")
+            yield self.polling_line
+            # Each server's lines (ServerBlock) come here, before this line, at the first poll.
+            yield self.source_line
             if fleet.several:
                 # Scrolled with the rest: at 80x24 the pane is a few rows high. Focusing one
                 # (tab) brings it into view.
@@ -92,7 +100,6 @@ class JobServerPane(Pane, can_focus=False):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.state_view = self.query_one("#job-server-state", Static)
         self._unsubscribe = self.job_servers.subscribe(
             lambda snapshots: self.post_message(JobServersPolled(snapshots))
         )
@@ -113,63 +120,55 @@ class JobServerPane(Pane, can_focus=False):
             if snapshot.rtt is not None:
                 rtts = self._round_trips.setdefault(snapshot.server, deque(maxlen=RTT_POLLS))
                 rtts.append(snapshot.rtt)
-        text = self.render_state(snapshots)
-        if text == self._text:
-            return  # a quiet poll: no repaint at all
-        self._text = text
-        # A new layout only when the text's shape changes: laying out the whole screen for a
-        # new digit would cost more than all the rest of a poll.
-        shape = tuple(len(line) for line in text.plain.split("\n"))
-        self.state_view.update(text, layout=shape != self._shape)
-        self._shape = shape
+        if [s.server for s in snapshots] != list(self._blocks):
+            self._mount_blocks(snapshots)
+            return
+        # Each server's lines are made, and repainted, only when what they show changed.
+        for snapshot in snapshots:
+            round_trip = self.round_trip(snapshot.server)
+            key = shown_key(snapshot, round_trip)
+            if key != self._shown.get(snapshot.server):
+                self._shown[snapshot.server] = key
+                self._blocks[snapshot.server].show(server_text(snapshot, round_trip))
+
+    def _mount_blocks(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
+        """A block per server, in the servers' order (the first poll; the servers do not
+        change afterwards)."""
+        for block in self._blocks.values():
+            block.remove()
+        self._blocks = {}
+        self._shown = {}
+        for snapshot in snapshots:
+            round_trip = self.round_trip(snapshot.server)
+            self._shown[snapshot.server] = shown_key(snapshot, round_trip)
+            self._blocks[snapshot.server] = ServerBlock(server_text(snapshot, round_trip))
+        self.polling_line.display = False
+        self.query_one("#job-server-scroll", VerticalScroll).mount_all(
+            self._blocks.values(), before=self.source_line
+        )
 
     def round_trip(self, server: str) -> str:
-        """The median of the last polls' round trips: steadier to read than one, and the
-        pane is not repainted every second for a jitter of a few microseconds."""
+        """The median of the last polls' round trips, kept while it moves by less than
+        ``RTT_STEADY``: steadier to read than each poll's, and a fleet's pane is not
+        repainted every second for a jitter of a few microseconds."""
         rtts = self._round_trips.get(server)
-        return f"{statistics.median(rtts) * 1000:.1f} ms" if rtts else "?"
+        if not rtts:
+            return "?"
+        median = statistics.median(rtts)
+        shown = self._shown_round_trips.get(server)
+        if shown is None or abs(median - shown) > RTT_STEADY * shown:
+            self._shown_round_trips[server] = shown = median
+        return f"{shown * 1000:.1f} ms"
 
-    def render_state(self, snapshots: tuple[ServerSnapshot, ...]) -> Text:
-        text = Text()
-        for snapshot in snapshots:
-            since = _moment(snapshot.since, snapshot.polled_at)
-            # Five lines per server: what fits the pane at 80x24.
-            if snapshot.reachable:
-                # gearmand's own start, read on its host; "?" where no host the console
-                # reaches runs it.
-                started = snapshot.started
-                up_since = "?" if started is None else _moment(started, snapshot.polled_at)
-                text.append("● ", style="bold green")
-                text.append(f"{snapshot.server}\n", style="bold")
-                text.append(f"  up since {up_since}\n")
-                text.append(f"  gearmand {snapshot.version} pid {snapshot.pid}\n")
-                workers = len(snapshot.worker_connections)
-                rtt = self.round_trip(snapshot.server)
-                text.append(f"  {workers} worker{'s' if workers != 1 else ''} · rtt {rtt}\n")
-                text.append(
-                    f"  {snapshot.total} queued · {snapshot.running} run · "
-                    f"{snapshot.waiting} wait\n"
-                )
-                if snapshot.malformed:
-                    text.append(f"  {snapshot.malformed} unreadable lines skipped\n", "yellow")
-                if snapshot.functions_left_out:
-                    text.append(
-                        f"  {snapshot.functions_left_out:,} least busy functions not listed\n",
-                        "yellow",
-                    )
-            else:
-                text.append("✖ ", style="bold red")
-                text.append(f"{snapshot.server}\n", style="bold")
-                text.append(f"  UNREACHABLE since {since}\n", style="bold red")
-                text.append(f"  {snapshot.error}\n")
-        text.append(f"servers from {self.settings.servers_source}\n", style="dim")
+    def shown_text(self) -> str:
+        """The pane's server lines and where they come from, as on screen."""
+        if not self._blocks:
+            return POLLING
+        texts = [block.text for block in self._blocks.values()] + [self.source_text()]
+        return "\n".join(text.plain for text in texts)
+
+    def source_text(self) -> Text:
+        text = Text(f"servers from {self.settings.servers_source}", style="dim")
         for warning in self.settings.warnings:
-            text.append(f"⚠ {warning}\n", style="yellow")
-        text.rstrip()
+            text.append(f"\n⚠ {warning}", style="yellow")
         return text
-
-
-def _moment(when: float, now: float) -> str:
-    """A time of day, with the date once it is not within the last day."""
-    shape = "%H:%M:%S" if now - when < 86400 else "%Y-%m-%d %H:%M"
-    return time.strftime(shape, time.localtime(when))

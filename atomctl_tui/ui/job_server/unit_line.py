@@ -101,6 +101,8 @@ class JobServerUnit(Static, can_focus=True):
             self.state = update.changed[JOB_SERVER_UNIT]
         elif JOB_SERVER_UNIT in update.removed:
             self.state = None
+        elif update.status is None and not update.listed:
+            return  # news of the workers only
         self._show()
 
     def _show(self) -> None:
