@@ -50,7 +50,10 @@ def test_durations_keep_two_units():
         "3d04h",
     ]
     since = UnitState(WORKER, active_state="active", active_since_us=1_000_000_000_000_000)
-    assert uptime_text(since, now=1_000_000_000 + 90) == "1m30s"
+    assert uptime_text(since, now=1_000_000_000 + 42) == "42s"
+    # Past a minute, minutes: the Workers rows do not change every second.
+    assert uptime_text(since, now=1_000_000_000 + 90) == "1m"
+    assert uptime_text(since, now=1_000_000_000 + 3600 * 2 + 300) == "2h05m"
     assert uptime_text(UnitState(WORKER, active_state="inactive"), now=0) == ""
 
 

@@ -66,13 +66,21 @@ def duration_text(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def age_text(seconds: float) -> str:
+    """How long something has been going, as a glance needs it: 42s, 5m, 2h05m, 3d04h. Past a
+    minute, seconds would only make the line change every second."""
+    if 60 <= seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    return duration_text(seconds)
+
+
 def uptime_text(state: UnitState, now: float) -> str:
     if (
         state.active_state not in ("active", "reloading", "deactivating")
         or not state.active_since_us
     ):
         return ""
-    return duration_text(max(0.0, now - state.active_since_us / 1_000_000))
+    return age_text(max(0.0, now - state.active_since_us / 1_000_000))
 
 
 def memory_text(state: UnitState) -> str:

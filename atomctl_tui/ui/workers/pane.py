@@ -46,8 +46,8 @@ from atomctl_tui.journal.worker_activity import ActivitySnapshot, RunningJob, Wo
 from atomctl_tui.systemd.actions import Action, Outcome, UnitActions, action_named
 from atomctl_tui.systemd.bus import ConnectionStatus
 from atomctl_tui.systemd.unit_text import (
+    age_text,
     cpu_text,
-    duration_text,
     memory_text,
     natural_key,
     pid_text,
@@ -104,9 +104,7 @@ MUTATING_ACTIONS = frozenset({"act", "add_worker", "restart_all"})
 
 def job_text(job: RunningJob, now: float) -> str:
     """``arFindingAidJob #37864 2m``: the job, and for how long (minutes once past one)."""
-    seconds = max(0.0, now - job.since)
-    age = duration_text(seconds) if seconds < 60 or seconds >= 3600 else f"{int(seconds // 60)}m"
-    return f"{job.label()} {age}"
+    return f"{job.label()} {age_text(max(0.0, now - job.since))}"
 
 
 class WorkersPane(Pane, can_focus=False):
@@ -190,6 +188,8 @@ class WorkersPane(Pane, can_focus=False):
         self._gearman: dict[str, list[WorkerConnection]] | None = None
         self._unreachable: set[str] = set()  # job servers whose last poll got no reply
         self._via: dict[str, str | None] = {}  # per server, the host its SSH goes through
+        self._servers_seen: tuple[tuple[object, ...], ...] | None = None
+        """What the last poll said of each server that registrations depend on."""
         self._statuses: dict[str, ConnectionStatus] = {}
         self._stale_since: dict[str, float] = {}
         """Hosts whose systemd connection is down: when it went, their rows' time."""
@@ -301,6 +301,15 @@ class WorkersPane(Pane, can_focus=False):
                 self._unreachable.add(snapshot.server)
         if any(snapshot.reachable for snapshot in message.snapshots):
             self._polls += 1
+        # A quiet server sends back the same connections (the same objects): then every
+        # registration is what it was, and a fleet's rows are not matched anew each second.
+        seen = tuple(
+            (s.server, s.via, s.reachable, s.connections if s.reachable else ())
+            for s in message.snapshots
+        )
+        if seen == self._servers_seen:
+            return
+        self._servers_seen = seen
         for key in self._states:
             self._update_cells(key, {"gearman": self._gearman_cell(key)})
 
