@@ -52,7 +52,7 @@ RESOLVE_TIMEOUT = 15.0
 RETRY_FIRST_SECONDS = 0.5
 RETRY_MAX_SECONDS = 5.0
 STEADY_RUN_SECONDS = 5.0  # a journalctl that ran this long was healthy: retry fast again
-LEADER_POLL_SECONDS = 0.25
+LEADER_POLL_SECONDS = 0.25  # where the kernel has no pidfd to wait on
 EXIT_GRACE = 5.0  # for a journalctl at end of file to exit by itself
 
 # What the pane needs of an entry; asking only for these keeps journalctl and JSON parsing
@@ -451,9 +451,25 @@ def _end_process_group(process: asyncio.subprocess.Process) -> None:
 
 
 async def _end_group_when_leader_exits(process: asyncio.subprocess.Process) -> None:
-    # Polled: Process.wait() also waits for the pipes, which the orphan still holds open.
-    while process.returncode is None:
-        await asyncio.sleep(LEADER_POLL_SECONDS)
+    # Not Process.wait(): it also waits for the pipes, which the orphan still holds open.
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except ProcessLookupError:
+        pidfd = None  # gone already
+    except OSError:  # a kernel without pidfds (before 5.3): polled
+        while process.returncode is None:
+            await asyncio.sleep(LEADER_POLL_SECONDS)
+        pidfd = None
+    if pidfd is not None:
+        # Readable once the leader exits: a fleet's twenty followers wait without waking.
+        loop = asyncio.get_running_loop()
+        exited = asyncio.Event()
+        loop.add_reader(pidfd, exited.set)
+        try:
+            await exited.wait()
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
     _end_process_group(process)
 
 
