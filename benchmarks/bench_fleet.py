@@ -5,7 +5,8 @@ Run as root from the repository: `.venv/bin/python benchmarks/bench_fleet.py [--
 It boots N labs of its own (`bench-fleet-01`…, each with its gearmand and one worker, four
 booting at a time), powers every one of them off at the end — on an error or ctrl+c too —
 and prints the figures benchmarks/README.md records. `--idle-only [--idle-seconds S]` runs
-one console for start-up, memory and idle CPU only (to profile it meanwhile, e.g. py-spy).
+one console for start-up, memory and idle CPU only (to profile it meanwhile, e.g. py-spy);
+`--running` measures labs of these names that are already up and leaves them up.
 
 The console runs headless (`App.run_test`, 80x24) in a process of its own, started by this
 script as `atomctl-tui --host …` would run it: `open_fleet` (interactive, as the command
@@ -43,9 +44,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -57,7 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from terminal import tree_cpu_seconds
 
-from atomctl_tui.lab.many_labs import ManyLabs, many_labs
+from atomctl_tui.lab.many_labs import ManyLabs, lab_names, many_labs
 from atomctl_tui.lab.state import LabState
 from atomctl_tui.lab.two_labs import NO_CONFIG, boot_workers
 
@@ -328,14 +331,31 @@ def cpu_by_kind(root: int) -> dict[str, float]:
     return seconds
 
 
+PYCACHE = Path("/var/tmp/bench-fleet-pycache")  # outside the checkout; removed at the end
+
+
+def console_env() -> dict[str, str]:
+    """The console starts from cached bytecode, as an installed copy does, whatever the
+    caller's PYTHONDONTWRITEBYTECODE says (this project's shells set it; then every start
+    compiled the checkout's modules). Written before each run; compileall skips what is up
+    to date."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    package = Path(__file__).resolve().parent.parent / "atomctl_tui"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], env=env, check=True)
+    return env
+
+
 def run_console(names: list[str], phases: set[str], idle_seconds: float = IDLE_SECONDS) -> dict:
     """One console process: its figures, and those read from outside its tree."""
+    env = console_env()
     started = time.time()
     child = subprocess.Popen(
         [sys.executable, __file__, "console", "--phases", ",".join(sorted(phases)), *names],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env=env,
     )
     figures: dict = {"load_start": os.getloadavg()[0]}
     try:
@@ -437,6 +457,12 @@ def main() -> int:
     parser.add_argument(
         "--idle-only", action="store_true", help="one console: start-up, memory and idle CPU"
     )
+    parser.add_argument(
+        "--running",
+        action="store_true",
+        help=f"use the labs {PREFIX}01… already up (each booted with `atomctl-lab up --name`"
+        " and its AtoM root linked as this script does), and leave them up",
+    )
     sub = parser.add_subparsers(dest="mode")
     inner = sub.add_parser("console", help="(internal) the console's process")
     inner.add_argument("--phases", default="")
@@ -448,9 +474,30 @@ def main() -> int:
     if args.labs < 2:
         parser.error("--labs must be 2 or more (memory per added host)")
     started = time.monotonic()
-    with many_labs(PREFIX, args.labs, workers=args.workers) as labs:
+    try:
+        return measure(args, started)
+    finally:
+        shutil.rmtree(PYCACHE, ignore_errors=True)
+
+
+def running_labs(count: int) -> contextlib.AbstractContextManager[ManyLabs]:
+    """The labs ``<PREFIX>01``… booted earlier (`atomctl-lab up --name …`), left up."""
+    labs = [LabState.load(name) for name in lab_names(PREFIX, count)]
+    missing = [name for name, lab in zip(lab_names(PREFIX, count), labs, strict=True) if not lab]
+    if missing:
+        sys.exit(f"not running: {', '.join(missing)}")
+    return contextlib.nullcontext(ManyLabs(tuple(lab for lab in labs if lab is not None)))
+
+
+def measure(args: argparse.Namespace, started: float) -> int:
+    fleet_labs = (
+        running_labs(args.labs)
+        if args.running
+        else many_labs(PREFIX, args.labs, workers=args.workers)
+    )
+    with fleet_labs as labs:
         names = [lab.name for lab in labs.labs]
-        print(f"{args.labs} labs booted in {time.monotonic() - started:.0f} s", flush=True)
+        print(f"{args.labs} labs ready in {time.monotonic() - started:.0f} s", flush=True)
         if args.idle_only:
             run = run_console(names, {"idle"}, args.idle_seconds)
             print(json.dumps(run, indent=1))
