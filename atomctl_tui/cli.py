@@ -60,9 +60,45 @@ class _Parser(argparse.ArgumentParser):
     # exit status: bad usage is UNKNOWN (3), said on that line too.
     plugin = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, options: Callable[[_Parser], None] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.subcommands: dict[str, _Parser] = {}
+        self._options = options
+
+    def _add_options(self) -> None:
+        # A subcommand's options are added when it is named, or its usage or help is shown:
+        # the console's start builds none of them (benchmarks/README.md, "First paint").
+        options, self._options = self._options, None
+        if options is not None:
+            options(self)
+
+    # The overloads are ArgumentParser's own (here and for parse_args).
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: None = None
+    ) -> tuple[argparse.Namespace, list[str]]: ...
+    @overload
+    def parse_known_args(
+        self, args: Iterable[str] | None, namespace: NamespaceT
+    ) -> tuple[NamespaceT, list[str]]: ...
+    @overload
+    def parse_known_args(self, *, namespace: NamespaceT) -> tuple[NamespaceT, list[str]]: ...
+
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: NamespaceT | None = None
+    ) -> tuple[argparse.Namespace | NamespaceT, list[str]]:
+        self._add_options()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._add_options()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._add_options()
+        return super().format_help()
 
     # The overloads are ArgumentParser's own.
     @overload
@@ -219,8 +255,6 @@ def _job_count(text: str) -> int:
 
 
 def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser:
-    from atomctl_tui.health.check import DEFAULT_TIMEOUT
-
     check = commands.add_parser(
         "check",
         help="say what is wrong in one line, as a Nagios/Icinga plugin (0 OK, 1 WARNING,"
@@ -230,8 +264,15 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser
         " workers per function). Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (bad"
         " options or configuration). Findings that need history (NRestarts rising, waiting"
         " growing, jobs not taken) are the console's only.",
+        options=_check_options,
     )
     check.plugin = True
+    return check
+
+
+def _check_options(check: _Parser) -> None:
+    from atomctl_tui.health.check import DEFAULT_TIMEOUT
+
     check.add_argument(
         "--warn",
         type=_job_count,
@@ -253,7 +294,6 @@ def _add_check_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser
     )
     _add_source_options(check, in_subcommand=True)
     _add_host_options(check, in_subcommand=True)
-    return check
 
 
 def _job_limit(text: str) -> int:
@@ -276,15 +316,19 @@ def _since(text: str) -> datetime | timedelta:
 
 
 def _add_jobs_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser:
-    from atomctl_tui.atom_db.jobs import DEFAULT_LIMIT, STATUS_NAMES
-
-    jobs = commands.add_parser(
+    return commands.add_parser(
         "jobs",
         help="list AtoM's recent jobs from its database, newest first",
         description="Read AtoM's job records (the database config/config.php names; with"
         " --host, each host's, through its SSH connection) and list the recent jobs, newest"
         " first. Exit status: 0 read, 2 a database could not be read, 1 bad options.",
+        options=_jobs_options,
     )
+
+
+def _jobs_options(jobs: _Parser) -> None:
+    from atomctl_tui.atom_db.jobs import DEFAULT_LIMIT, STATUS_NAMES
+
     jobs.add_argument("--status", choices=tuple(STATUS_NAMES), help="only jobs in this status")
     jobs.add_argument(
         "--since",
@@ -303,7 +347,18 @@ def _add_jobs_command(commands: argparse._SubParsersAction[_Parser]) -> _Parser:
     jobs.add_argument("--json", action="store_true", help="print JSON (see the README)")
     _add_source_options(jobs, in_subcommand=True)
     _add_host_options(jobs, in_subcommand=True)
-    return jobs
+
+
+def _status_options(status: _Parser) -> None:
+    status.add_argument("--json", action="store_true", help="print JSON (see the README)")
+    status.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus"),
+        help="text (default), json (as --json), or prometheus: the queue, worker and AtoM job"
+        " figures in Prometheus' text format, for node_exporter's textfile collector",
+    )
+    _add_source_options(status, in_subcommand=True)
+    _add_host_options(status, in_subcommand=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,16 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Poll every job server once and print servers, functions, workers and"
         " alerts (with --host, the servers the hosts' AtoM config names, over SSH, never"
         " prompting). Exit status: 0 all reachable, 2 a server unreachable, 1 bad options.",
+        options=_status_options,
     )
-    status.add_argument("--json", action="store_true", help="print JSON (see the README)")
-    status.add_argument(
-        "--format",
-        choices=("text", "json", "prometheus"),
-        help="text (default), json (as --json), or prometheus: the queue, worker and AtoM job"
-        " figures in Prometheus' text format, for node_exporter's textfile collector",
-    )
-    _add_source_options(status, in_subcommand=True)
-    _add_host_options(status, in_subcommand=True)
     parser.subcommands = {
         "status": status,
         "check": _add_check_command(commands),

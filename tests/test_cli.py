@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from atomctl_tui import __version__
+from atomctl_tui.cli import CHECK_BAD_USAGE, build_parser
 from atomctl_tui.lab import preflight
 from atomctl_tui.lab.state import LabError
 
@@ -23,6 +24,40 @@ def test_console_version_and_help():
     assert run(f"{BIN}/atomctl-tui", "--version").stdout.strip() == f"atomctl-tui {__version__}"
     help_text = run(f"{BIN}/atomctl-tui", "--help").stdout
     assert "usage: atomctl-tui" in help_text
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("status", ["--json", "--format", "--gearman", "--host"]),
+        ("check", ["--warn", "--crit", "for the whole check (default 10)", "--atom-root"]),
+        ("jobs", ["--status", "--since", "--limit N", "--ssh-option"]),
+    ],
+)
+def test_a_subcommand_has_its_options_when_named(command, options, capsys):
+    """A subcommand's options are added only when it is named: its help and its parse have
+    them all."""
+    with pytest.raises(SystemExit) as ended:
+        build_parser().parse_args([command, "--help"])
+    assert ended.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"usage: atomctl-tui {command}" in help_text
+    assert all(option in help_text for option in options)
+
+
+def test_the_subcommands_parse_as_before(capsys):
+    args = build_parser().parse_args(["check", "--warn", "3", "--atom-root", "/srv/atom"])
+    assert (args.command, args.warn, args.crit, args.timeout) == ("check", 3, None, 10.0)
+    assert args.sub_atom_root == "/srv/atom"
+    args = build_parser().parse_args(["jobs", "--status", "error"])
+    assert (args.command, args.status, args.limit, args.json) == ("jobs", "error", 200, False)
+    assert build_parser().parse_args([]).command is None
+    with pytest.raises(SystemExit) as ended:
+        build_parser().parse_args(["check", "--bogus"])
+    assert ended.value.code == CHECK_BAD_USAGE
+    out, err = capsys.readouterr()
+    assert out.startswith("ATOMCTL UNKNOWN - unrecognized arguments: --bogus")
+    assert err.startswith("usage: atomctl-tui check [-h] [--warn N]")
 
 
 def test_lab_help_lists_its_commands():
