@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from atomctl_tui.atom_db.jobs import JobRow, consequence_words
-from atomctl_tui.atom_db.whereabouts import Place, Whereabouts, job_whereabouts, witnesses
 from atomctl_tui.health.findings import (
     ATOM_DB_UNREADABLE,
     ATOM_JOB_STUCK,
@@ -33,8 +31,10 @@ from atomctl_tui.health.findings import (
     plural,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # AtoM's job records are imported once a site's database has been read
+    from atomctl_tui.atom_db.jobs import JobRow
     from atomctl_tui.atom_db.watch import JobsSnapshot
+    from atomctl_tui.atom_db.whereabouts import Whereabouts
 
 STUCK_ADVICE = (
     "Mark it failed from the console (the fix key here, or x in the AtoM jobs view, A), as"
@@ -75,11 +75,14 @@ class StuckJobs:
         lost: dict[tuple[str, int], float] = {}
         findings: list[Finding] = []
         servers = inputs.snapshots
+        sites = readable_sites(inputs)
         # A job may be on a server that did not answer: only a full poll says "nowhere".
-        if servers and all(server.reachable for server in servers):
+        if sites and servers and all(server.reachable for server in servers):
+            from atomctl_tui.atom_db.whereabouts import Place, job_whereabouts, witnesses
+
             prefix = inputs.site_prefix if len(inputs.hosts) == 1 else None
             seen = witnesses(servers, list(inputs.activities.values()), prefix)
-            for label, snapshot in readable_sites(inputs).items():
+            for label, snapshot in sites.items():
                 assert snapshot.summary is not None
                 now = snapshot.summary.now
                 for job in snapshot.in_progress:
@@ -98,6 +101,8 @@ class StuckJobs:
 
 
 def stuck_finding(label: str, snapshot: JobsSnapshot, job: JobRow, where: Whereabouts) -> Finding:
+    from atomctl_tui.atom_db.jobs import consequence_words
+
     assert snapshot.summary is not None
     since = None
     queued = "at a time not known"

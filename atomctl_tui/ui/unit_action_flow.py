@@ -38,7 +38,6 @@ from atomctl_tui.systemd.actions import (
 )
 from atomctl_tui.systemd.start_limit import StartBudget, budget_of, budget_words, counted
 from atomctl_tui.systemd.unit_text import unit_label
-from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 
 LABELS = {
     Action.START: "Start",
@@ -236,6 +235,8 @@ async def run_unit_action(
     if needs_confirmation(action, groups) or jobs:
         budgets = await start_budgets(action, groups)
         words = "\n".join([question(action, groups), *jobs, *budget_lines(budgets), *notes])
+        from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen  # when first asked
+
         ask = ConfirmScreen(words, LABELS[action])
         if not await widget.app.push_screen_wait(ask):
             widget.notify(f"{LABELS[action]}: cancelled, nothing changed.", timeout=3, markup=False)

@@ -20,6 +20,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -31,8 +32,6 @@ from atomctl_tui.journal.focus import JournalFocus, ShowUnitJournal, UnitActionF
 from atomctl_tui.journal.line_filter import FilterError, parse_filter
 from atomctl_tui.journal.watch import JournalBatch, JournalEvent, JournalWatch
 from atomctl_tui.ui.journal.filter_bar import FilterBar
-from atomctl_tui.ui.journal.save_screen import JournalSaveScreen, default_save_path
-from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen, ScopeChoice
 from atomctl_tui.ui.journal.view import JournalView
 from atomctl_tui.ui.messages import (
     JournalEntriesArrived,
@@ -40,6 +39,9 @@ from atomctl_tui.ui.messages import (
     JournalFollowerChanged,
 )
 from atomctl_tui.ui.widgets.pane import Pane
+
+if TYPE_CHECKING:  # the scope picker and the save dialog are imported when first opened
+    from atomctl_tui.ui.journal.scope_screen import ScopeChoice
 
 ALL_SCOPE_WORDS = "all workers"
 
@@ -186,6 +188,8 @@ class JournalPane(Pane):
 
     def scope_choices(self) -> list[ScopeChoice]:
         """What the picker and the palette offer: every host, then every unit of the scope."""
+        from atomctl_tui.ui.journal.scope_screen import ScopeChoice
+
         choices = []
         for host in self.hosts:
             if self.several:
@@ -199,6 +203,8 @@ class JournalPane(Pane):
         return choices
 
     def action_choose_unit(self) -> None:
+        from atomctl_tui.ui.journal.scope_screen import JournalScopeScreen, ScopeChoice
+
         view = self.view
         current = ScopeChoice(view.unit_scope, view.host_scope)
 
@@ -277,6 +283,8 @@ class JournalPane(Pane):
         self._refresh_subtitle()
 
     def action_save(self) -> None:
+        from atomctl_tui.ui.journal.save_screen import JournalSaveScreen, default_save_path
+
         entries = self.view.shown_entries()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         host = "fleet" if self.several else self.hosts[0].label

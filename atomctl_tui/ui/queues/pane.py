@@ -39,7 +39,6 @@ from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.sources import asked_server
 from atomctl_tui.journal.worker_activity import ActivitySnapshot, WorkerActivity
 from atomctl_tui.ui.messages import JobServersPolled
-from atomctl_tui.ui.queues.jobs_screen import JobsScreen
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
 
@@ -481,6 +480,8 @@ class QueuesPane(Pane, can_focus=False):
         return self.rows.get(key) if key is not None else None
 
     def action_jobs(self) -> None:
+        from atomctl_tui.ui.queues.jobs_screen import JobsScreen
+
         row = self.selected_row()
         targets = self.fleet.gearman_targets(self.settings)
         target = next((t for t in targets if row is not None and t.name == row.server), targets[0])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
@@ -69,10 +70,11 @@ from atomctl_tui.ui.unit_action_flow import (
     running_job_words,
     start_budgets,
 )
-from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
 from atomctl_tui.ui.widgets.keyed_table import KeyedTable
 from atomctl_tui.ui.widgets.pane import Pane
-from atomctl_tui.ui.workers.rolling_restart import RollingRestart, Step
+
+if TYPE_CHECKING:  # the rolling restart and its question are imported when first asked for
+    from atomctl_tui.ui.workers.rolling_restart import RollingRestart
 
 TICK_SECONDS = 5.0  # uptimes advance, columns give back width
 SELECTED_MARK = "●"
@@ -209,7 +211,8 @@ class WorkersPane(Pane, can_focus=False):
         yield rolling
         self.table: KeyedTable[ShownCell] = KeyedTable(self._cell_text, id="workers-table")
         for key, header in self.columns:
-            self.table.add_column(header, key=key)
+            # Text, not str: DataTable would read a str as markup, and load rich's emoji table.
+            self.table.add_column(Text(header), key=key)
         if self.several:
             self.table.order_by(
                 "host", "unit", key=lambda cells: (cells[0].plain, natural_key(cells[1].plain))
@@ -587,6 +590,9 @@ class WorkersPane(Pane, can_focus=False):
         self.run_worker(self._restart_all(groups), group="unit-actions")
 
     async def _restart_all(self, groups: Sequence[HostUnits]) -> None:
+        from atomctl_tui.ui.widgets.confirm_screen import ConfirmScreen
+        from atomctl_tui.ui.workers.rolling_restart import RollingRestart, Step
+
         steps = [
             Step(actions.watch.host.label, actions, unit)
             for actions, units in groups
