@@ -71,7 +71,10 @@ async def test_unit_claims_count_only_from_root_and_odd_names_never_break_the_pa
             nobody.stdin.close()  # the writer's unit may end now
             assert nobody.wait(timeout=60) == 0
         assert entries["nobody says so"].unit != "atom-worker@93.service"
-        assert entries["nobody says so"].unit.startswith("run-")  # its own, transient unit
+        # Its own transient unit, or none: logger sends and exits at once, and journald, when
+        # it reads the sender's cgroup only after that, cannot name any (seen in CI).
+        claimed = entries["nobody says so"].unit
+        assert claimed is None or claimed.startswith("run-"), claimed
         assert entries["root says so"].unit == ODD_UNIT
         assert "atom-worker@93.service" not in app.journal_watches[0].scope_units()
         await wait_until_async(lambda: ODD_UNIT in app.journal_watches[0].scope_units())
