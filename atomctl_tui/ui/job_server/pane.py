@@ -25,7 +25,7 @@ from atomctl_tui.gearman.watch import JobServersWatch
 from atomctl_tui.health.sources import server_hosts
 from atomctl_tui.journal.focus import JournalFocus
 from atomctl_tui.ui.job_server.hosts_status import HostsStatus
-from atomctl_tui.ui.job_server.server_block import ServerBlock, server_text, shown_key
+from atomctl_tui.ui.job_server.server_block import ServerBlock
 from atomctl_tui.ui.job_server.unit_line import JobServerUnit
 from atomctl_tui.ui.messages import JobServersPolled
 from atomctl_tui.ui.widgets.pane import Pane
@@ -63,7 +63,6 @@ class JobServerPane(Pane, can_focus=False):
         self._round_trips: dict[str, deque[float]] = {}  # per server, the last RTT_POLLS
         self._shown_round_trips: dict[str, float] = {}
         self._blocks: dict[str, ServerBlock] = {}
-        self._shown: dict[str, tuple[object, ...]] = {}  # per server, what its block shows
         self.polling_line = Static(Text(POLLING), id="job-server-polling")
         self.source_line = Static(self.source_text(), id="job-server-source")
         self._server_hosts = server_hosts(fleet, fleet.gearman_targets(settings))
@@ -123,25 +122,18 @@ class JobServerPane(Pane, can_focus=False):
         if [s.server for s in snapshots] != list(self._blocks):
             self._mount_blocks(snapshots)
             return
-        # Each server's lines are made, and repainted, only when what they show changed.
         for snapshot in snapshots:
-            round_trip = self.round_trip(snapshot.server)
-            key = shown_key(snapshot, round_trip)
-            if key != self._shown.get(snapshot.server):
-                self._shown[snapshot.server] = key
-                self._blocks[snapshot.server].show(server_text(snapshot, round_trip))
+            self._blocks[snapshot.server].show(snapshot, self.round_trip(snapshot.server))
 
     def _mount_blocks(self, snapshots: tuple[ServerSnapshot, ...]) -> None:
         """A block per server, in the servers' order (the first poll; the servers do not
         change afterwards)."""
         for block in self._blocks.values():
             block.remove()
-        self._blocks = {}
-        self._shown = {}
-        for snapshot in snapshots:
-            round_trip = self.round_trip(snapshot.server)
-            self._shown[snapshot.server] = shown_key(snapshot, round_trip)
-            self._blocks[snapshot.server] = ServerBlock(server_text(snapshot, round_trip))
+        self._blocks = {
+            snapshot.server: ServerBlock(snapshot, self.round_trip(snapshot.server))
+            for snapshot in snapshots
+        }
         self.polling_line.display = False
         self.query_one("#job-server-scroll", VerticalScroll).mount_all(
             self._blocks.values(), before=self.source_line

@@ -15,11 +15,19 @@ DAY_SECONDS = 86400
 
 
 class ServerBlock(Static):
-    def __init__(self, text: Text, *, id: str | None = None) -> None:
-        super().__init__(text, id=id)
-        self.text = text
+    def __init__(self, snapshot: ServerSnapshot, round_trip: str) -> None:
+        self.shown = shown_key(snapshot, round_trip)
+        self.text = server_text(snapshot, round_trip)
+        super().__init__(self.text)
 
-    def show(self, text: Text) -> None:
+    def show(self, snapshot: ServerSnapshot, round_trip: str) -> None:
+        """Its lines are made only when what they show changed (a fleet's quiet second makes
+        none), and repainted only when they did."""
+        shown = shown_key(snapshot, round_trip)
+        if shown == self.shown:
+            return
+        self.shown = shown
+        text = server_text(snapshot, round_trip)
         if text == self.text:
             return
         # Laying out the whole screen for a new digit would cost more than the rest of a poll.
