@@ -62,7 +62,8 @@ class Reports:
         return wait_until(arrived, what=f"{count} reports (have {self.reports})")
 
 
-def test_reports_are_complete_with_a_poll_and_said_only_when_they_change():
+def healthy_lab() -> tuple[dict, Source, Source, Fleet, Settings]:
+    """The healthy lab moment: its document, its units' and polls' sources, fleet, settings."""
     doc = load("healthy")
     units = Source(
         UnitsUpdate(
@@ -81,6 +82,11 @@ def test_reports_are_complete_with_a_poll_and_said_only_when_they_change():
         site_prefix=doc["site_prefix"],
         worker_types=DEFAULT_WORKER_TYPES,
     )
+    return doc, units, polls, fleet, settings
+
+
+def test_reports_are_complete_with_a_poll_and_said_only_when_they_change():
+    doc, units, polls, fleet, settings = healthy_lab()
     monitor = HealthMonitor(fleet, settings, HealthRules(), polls)
     reports = Reports()
     monitor.subscribe(reports)
@@ -99,3 +105,27 @@ def test_reports_are_complete_with_a_poll_and_said_only_when_they_change():
     finally:
         monitor.close()
     assert units.listener is None and polls.listener is None
+
+
+def test_atom_sites_are_read_once_the_first_report_is_complete():
+    """AtoM's databases wait for every host's units and a poll: they would compete with the
+    panes' first data."""
+    doc, _units, polls, fleet, settings = healthy_lab()
+    reports = Reports()
+    seen_when_asked: list[list[HealthReport]] = []
+
+    def atom_jobs() -> dict:
+        seen_when_asked.append(list(reports.reports))
+        return {}
+
+    monitor = HealthMonitor(fleet, settings, HealthRules(), polls, atom_jobs=atom_jobs)
+    monitor.subscribe(reports)
+    try:
+        (first,) = reports.wait(1)
+        assert not first.complete
+        polls.tell((snapshot(MAIN, doc["servers"][MAIN], doc["captured_at"]),))
+        wait_until(lambda: seen_when_asked, what="the AtoM sites asked for")
+        (seen,) = seen_when_asked
+        assert [report.complete for report in seen] == [False, True]
+    finally:
+        monitor.close()
