@@ -55,6 +55,14 @@ STEADY_RUN_SECONDS = 5.0  # a journalctl that ran this long was healthy: retry f
 LEADER_POLL_SECONDS = 0.25  # where the kernel has no pidfd to wait on
 EXIT_GRACE = 5.0  # for a journalctl at end of file to exit by itself
 
+# The units the journal knows, from both of its unit fields, in one command: one session on a
+# remote host rather than two. A fixed script; journalctl's options are its arguments, never
+# written into it.
+KNOWN_UNITS_SCRIPT = """\
+journalctl --no-pager --quiet "$@" -F _SYSTEMD_UNIT
+journalctl --no-pager --quiet "$@" -F UNIT
+"""
+
 # What the pane needs of an entry; asking only for these keeps journalctl and JSON parsing
 # fast (journalctl adds __CURSOR and the timestamps itself).
 OUTPUT_FIELDS = (
@@ -186,33 +194,30 @@ class JournalFollower:
 
     async def resolve_units(self) -> set[str]:
         """The scope's units: patterns resolved against the units the journal knows."""
-        known: set[str] = set()
-        results = await asyncio.gather(
-            *(self._run_once("-F", name) for name in ("_SYSTEMD_UNIT", "UNIT")),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, bytes):
-                known.update(line for line in result.decode(errors="replace").splitlines() if line)
-            # else: journalctl itself will say what is wrong when it runs
+        try:
+            output = await self._output(
+                self.host.argv("sh", "-c", KNOWN_UNITS_SCRIPT, "sh", *self.settings.journal_args)
+            )
+        except (OSError, TimeoutError):
+            output = b""  # journalctl itself will say what is wrong when it runs
+        known = {line for line in output.decode(errors="replace").splitlines() if line}
         return resolve_units(self.settings.unit_patterns, known) | self.extra_units
 
     async def tail_cursor(self) -> str | None:
         """The cursor of the journal's newest entry, whatever its unit."""
+        options = ("--output=json", "--lines=1", "--output-fields=_PID")
+        argv = self.host.argv(
+            "journalctl", "--no-pager", "--quiet", *self.settings.journal_args, *options
+        )
         try:
-            output = await self._run_once("--output=json", "--lines=1", "--output-fields=_PID")
+            output = await self._output(argv)
         except (OSError, TimeoutError):
             return None
         entry = parse_entry(output.strip().rsplit(b"\n", 1)[-1]) if output.strip() else None
         return entry.cursor if entry else None
 
-    async def _run_once(self, *options: str) -> bytes:
-        """The output of a short journalctl query on the host."""
-        argv = self.host.argv(
-            "journalctl", "--no-pager", "--quiet", *self.settings.journal_args, *options
-        )
+    async def _output(self, argv: list[str]) -> bytes:
+        """The output of a short command (its errors left to the journalctl that follows)."""
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.DEVNULL,
