@@ -66,9 +66,9 @@ class JournalWatch:
         self._in_flight: dict[int, int] = {}  # batches handed over, not yet taken
         self._subscriptions = 0
         self._recent: deque[JournalEntry] = deque(maxlen=MAX_REPLAY_LINES)
+        """The last lines handed over, for a listener that comes later."""
         self._held: list[list[JournalEntry]] = []
         """Batches read before the first listener came, for it."""
-        """The last lines handed over, for a listener that comes later."""
         self._status = STARTING
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
