@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from atomctl_tui.atom_db.config_php import DEFAULT_SOCKET, read_local_settings
-from atomctl_tui.atom_db.connection import AtomDatabase, AtomDbError, Endpoint
+from atomctl_tui.atom_db.connection import AtomDatabase, AtomDbError, Endpoint, open_connection
 from atomctl_tui.atom_db.jobs import (
     COMPLETED,
     ERROR,
@@ -154,6 +154,21 @@ def test_over_host_through_the_ssh_master(lab: LabState):
     assert job_id in {job["id"] for job in site["jobs"]}
     settings = read_local_settings(lab.paths.atom_root)
     assert settings.password not in result.stdout + result.stderr
+
+
+def test_no_tls_over_a_unix_socket(lab: LabState):
+    """A socket, here or at the end of an SSH forward, is private already: PyMySQL neither
+    offers TLS over it nor loads the system's CA certificates for it at each connect."""
+    settings = read_local_settings(lab.paths.atom_root)
+    path = f"/proc/{lab.pid}/root/run/mysqld/mysqld.sock"  # (/var/run would lead out of it)
+    connection = open_connection(settings, Endpoint("the lab's socket", unix_socket=path))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        assert connection.ssl is False
+    finally:
+        connection.close()
 
 
 def jobs_over_ssh(lab: LabState, *args: str) -> subprocess.CompletedProcess[str]:

@@ -96,6 +96,10 @@ def open_connection(
             write_timeout=WRITE_TIMEOUT_SECONDS,
             cursorclass=pymysql.cursors.Cursor,
             local_infile=False,
+            # A Unix socket, here or at the end of an SSH forward, is private already: no TLS
+            # (PyMySQL would otherwise load the system's CA certificates at every connect and
+            # offer TLS, unverified). Over plain TCP its default stands: TLS if the server has it.
+            ssl_disabled=endpoint.unix_socket is not None or None,
         )
     except (pymysql.Error, OSError) as exc:
         code, _text = _code_and_text(exc)
