@@ -41,9 +41,10 @@ class TmuxTerminal:
         self._commands = 0
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", self.socket, *args], capture_output=True, text=True, check=True
-        ).stdout
+        done = subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True, text=True)
+        if done.returncode != 0:  # tmux says why on stderr: keep it in the error
+            raise RuntimeError(f"tmux {args[0]}: status {done.returncode}: {done.stderr.strip()}")
+        return done.stdout
 
     def command(self, *words: str) -> list[str]:
         """One tmux command through the control client; the lines it printed.
