@@ -129,3 +129,25 @@ def test_atom_sites_are_read_once_the_first_report_is_complete():
         assert [report.complete for report in seen] == [False, True]
     finally:
         monitor.close()
+
+
+def test_atom_sites_are_read_in_time_when_the_report_is_never_complete(monkeypatch):
+    """A host whose units never come (nor a poll): AtoM's databases are read all the same,
+    ``SITES_AFTER_SECONDS`` after the start."""
+    monkeypatch.setattr("atomctl_tui.health.monitor.SITES_AFTER_SECONDS", 0.2)
+    _doc, _units, polls, _fleet, settings = healthy_lab()
+    silent = Fleet([FleetMember(Host(HOST), Source())])  # never lists its units
+    asked = threading.Event()
+
+    def atom_jobs() -> dict:
+        asked.set()
+        return {}
+
+    monitor = HealthMonitor(silent, settings, HealthRules(), polls, atom_jobs=atom_jobs)
+    reports = Reports()
+    monitor.subscribe(reports)
+    try:
+        wait_until(asked.is_set, what="the AtoM sites asked for")
+        assert not any(report.complete for report in reports.reports)
+    finally:
+        monitor.close()
