@@ -11,7 +11,7 @@ that says nothing new wakes no one, and a report the same as the last is not han
 AtoM's databases are read once the first complete report is out (every host's units and a
 poll), or ``SITES_AFTER_SECONDS`` after the start at the latest: finding the sites, importing
 the driver and connecting to each (through its SSH master) would otherwise compete with the
-panes' first data, which matters more (a fleet of 20 filled its panes a second later).
+panes' first data, which matters more (a fleet of 20 filled its panes up to a second later).
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 default is 5 ms). The sources read on threads of their own — the D-Bus listing, the job
 servers' poll, the journal — and the UI thread is busy with the first screen just when their
 data comes: with the default, each handover waited up to 5 ms. Measured (benchmarks/README.md,
-"First paint"): every pane filled 7–13 % sooner, in the first frame with the Workers rows."""
+"First paint"): every pane filled 4–13 % sooner, in the first frame with the Workers rows."""
 
 
 class AtomctlApp(App[None]):
