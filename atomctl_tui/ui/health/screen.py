@@ -105,7 +105,7 @@ class HealthScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="health", classes="pane") as frame:
-            frame.border_title = "Health"
+            frame.border_title = Text("Health")  # not markup
             yield Static(Text(""), id="health-summary")
             yield self.table
             yield Static(Text(""), id="health-detail")

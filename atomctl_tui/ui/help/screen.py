@@ -36,7 +36,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help") as frame:
-            frame.border_title = "Keys · type to filter · esc closes"
+            frame.border_title = Text("Keys · type to filter · esc closes")  # not markup
             yield Input(placeholder="type to filter: a key, a word", id="help-filter")
             with VerticalScroll(id="help-scroll", can_focus=False):
                 yield Static(self.render_sections(), id="help-keys")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.containers import Vertical
 
 
@@ -12,4 +13,4 @@ class Pane(Vertical, can_focus=True):
     PANE_TITLE = ""
 
     def on_mount(self) -> None:
-        self.border_title = self.PANE_TITLE
+        self.border_title = Text(self.PANE_TITLE)  # a title, not markup

@@ -485,7 +485,7 @@ class WorkersPane(Pane, can_focus=False):
             parts.append(f"{len(self._selected)} selected")
         if self.read_only:
             parts.append("read-only")
-        self.border_subtitle = " · ".join(parts)
+        self.border_subtitle = Text(" · ".join(parts))  # not markup
 
     # --- keys ---
 
@@ -521,7 +521,9 @@ class WorkersPane(Pane, can_focus=False):
 
     def _act(self, action: Action, keys: Sequence[str]) -> None:
         if not keys:
-            self.notify("No worker unit here to act on.", severity="warning", timeout=4)
+            self.notify(
+                "No worker unit here to act on.", severity="warning", timeout=4, markup=False
+            )
             return
         self.run_worker(self._act_and_clear(action, keys), group="unit-actions")
 
@@ -557,7 +559,12 @@ class WorkersPane(Pane, can_focus=False):
     def action_add_worker(self) -> None:
         if self._adding:
             # The next free instance is only known once this one exists.
-            self.notify("Already adding a worker: one at a time.", severity="warning", timeout=4)
+            self.notify(
+                "Already adding a worker: one at a time.",
+                severity="warning",
+                timeout=4,
+                markup=False,
+            )
             return
         # On the host of the row under the cursor (the first host when there is none).
         current = self.current_key()
@@ -585,7 +592,9 @@ class WorkersPane(Pane, can_focus=False):
         )
         if not groups:
             if not refused:
-                self.notify("No worker is running: nothing to restart.", severity="warning")
+                self.notify(
+                    "No worker is running: nothing to restart.", severity="warning", markup=False
+                )
             return
         self.run_worker(self._restart_all(groups), group="unit-actions")
 
