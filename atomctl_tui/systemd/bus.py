@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from pystemd.dbusexc import DBusBaseError, DBusConnectionRefusedError, DBusDisconnectedError
 from pystemd.dbuslib import DBus, DBusAddress, apply_signature
 
+from atomctl_tui.outside_text import clean_line
 from atomctl_tui.remote.hosts import Host
 
 SYSTEMD = b"org.freedesktop.systemd1"
@@ -67,6 +68,7 @@ CONNECTION_ERRNOS = frozenset(
 
 # How pystemd's own errors (not systemd's replies) begin.
 PYSTEMD_OWN_MESSAGES = ("Could not ", "Failed to ")
+MAX_DBUS_ERROR_CHARS = 500  # a D-Bus error message, as far as it is shown
 
 FIRST_RETRY_SECONDS = 0.5
 MAX_RETRY_SECONDS = 10.0
@@ -413,13 +415,15 @@ def missing_bridge(host: Host) -> str | None:
 
 
 def describe_dbus_error(exc: BaseException) -> str:
-    """A D-Bus error in words: its message, or the errno's description."""
+    """A D-Bus error in words: its message, or the errno's description. The message is the
+    far end's (a remote host's systemd, or whatever answers on its bus): made safe here, where
+    it enters, like any outside text."""
     if isinstance(exc, DBusBaseError):
         message = exc.err_message
         text = message.decode(errors="replace") if isinstance(message, bytes) else str(message)
         if not text or text.startswith(PYSTEMD_OWN_MESSAGES):
             # pystemd's own words ("Could not open a bus to DBus") hide the reason: the errno.
             reason = os.strerror(-exc.errno)
-            return f"{text}: {reason}" if text else reason
-        return text
-    return str(exc)
+            text = f"{text}: {reason}" if text else reason
+        return clean_line(text, max_chars=MAX_DBUS_ERROR_CHARS)
+    return clean_line(str(exc), max_chars=MAX_DBUS_ERROR_CHARS)
