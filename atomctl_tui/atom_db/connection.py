@@ -99,7 +99,7 @@ def open_connection(
             # A Unix socket, here or at the end of an SSH forward, is private already: no TLS
             # (PyMySQL would otherwise load the system's CA certificates at every connect and
             # offer TLS, unverified). Over plain TCP its default stands: TLS if the server has it.
-            ssl_disabled=endpoint.unix_socket is not None or None,
+            ssl_disabled=True if endpoint.unix_socket is not None else None,
         )
     except (pymysql.Error, OSError) as exc:
         code, _text = _code_and_text(exc)
