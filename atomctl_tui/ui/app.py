@@ -7,10 +7,12 @@ import asyncio
 import gc
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.console import RenderableType
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -160,6 +162,9 @@ class AtomctlApp(App[None]):
         ]
         self._atom_sites = atom_sites
         self._switch_interval = sys.getswitchinterval()  # Python's, given back on unmount
+        self._shown = False
+        """Whether the first frame is up (Textual's Ready event): an exit waits for it."""
+        self._exit_when_shown: Callable[[], None] | None = None
         self._atom_sites_lock = threading.Lock()  # found by the monitor's thread, or the UI's
         # What is wrong, assessed from the fleet, the polls, the workers' logs and AtoM's
         # databases: the strip and the Health view listen.
@@ -240,6 +245,22 @@ class AtomctlApp(App[None]):
         # (benchmarks/README.md, "Journal pane").
         gc.freeze()
         apply_keymap(self, self.settings.keymap)
+
+    def exit(
+        self, result: None = None, return_code: int = 0, message: RenderableType | None = None
+    ) -> None:
+        """Exit now, or as soon as the first frame is up. Until then the panes are still
+        being mounted: an exit then (a signal, ctrl+c at start) tore them down half made, their
+        ``on_mount`` failed, and the console ended with status 1 and a traceback."""
+        if self._shown:
+            super().exit(result, return_code, message)
+        else:
+            self._exit_when_shown = partial(super().exit, result, return_code, message)
+
+    def on_ready(self) -> None:
+        self._shown = True
+        if self._exit_when_shown is not None:
+            self._exit_when_shown()
 
     async def on_unmount(self) -> None:
         self.health_monitor.close()

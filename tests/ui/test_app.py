@@ -111,3 +111,17 @@ async def test_help_filters_as_one_types_and_esc_clears_then_closes():
         assert str(screen.render_sections()) == "No key matches 'zzz'."
         await pilot.press("escape", "escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+class EndedAtOnce(AtomctlApp):
+    """Asked to end before its first frame, as by a signal or ctrl+c at start-up."""
+
+    def on_load(self) -> None:
+        super().on_load()
+        self.exit(None, 130)
+
+
+async def test_an_exit_before_the_first_frame_waits_for_it_and_ends_cleanly():
+    app = EndedAtOnce(Host(label="archive-01"))
+    await app.run_async(headless=True, size=SMALL_TERMINAL)
+    assert app.return_code == 130  # 1 when a pane, torn down half made, failed in on_mount
