@@ -602,5 +602,30 @@ def signals_handled(signals: Iterable[int], handler: Callable[[int, Any], None])
             signal.signal(signum, old)
 
 
+def run() -> NoReturn:
+    """The ``atomctl-tui`` command: ``main``, then ``exit_now`` with its status."""
+    exit_now(main())
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process with ``status``: stdout and stderr flushed, then ``os._exit`` — no
+    interpreter finalization, no C library's exit handlers.
+
+    Daemon threads may still be in C code, without the interpreter lock, at the end: the
+    console's AtoM jobs watch polls on after its ``close()``, and ``check`` leaves behind a
+    database read that outlasts its timeout. PyMySQL's connect over TCP loads the system's CA
+    certificates in OpenSSL. A normal exit ends in libc's ``exit()``, which runs OpenSSL's
+    ``OPENSSL_cleanup``: it frees what such a thread is using, and the process died of
+    SIGSEGV instead of exiting (7 consoles of 320 ended by a signal in
+    tests/fleet/test_console_signals.py). Nothing needs finalization: the console has ended
+    its processes and removed its private directory before, Textual has given the terminal
+    back, and the threads' work is of no use any more.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a hangup took the terminal away
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

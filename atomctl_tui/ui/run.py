@@ -7,14 +7,13 @@ import contextlib
 import gc
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from textual.app import App
 
-from atomctl_tui.cli import signals_handled
+from atomctl_tui.cli import exit_now, signals_handled
 
 ENDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 SIGNAL_GRACE_SECONDS = 5.0
@@ -22,7 +21,7 @@ SIGNAL_GRACE_SECONDS = 5.0
 
 def run_console(app: App[Any], close: Callable[[], None] = lambda: None) -> NoReturn:
     """Run the console, then ``close`` what it used, then end the process with its exit
-    status (``exit_now``).
+    status (``exit_now``: daemon threads may still be in C code).
 
     SIGTERM, SIGHUP (the admin's terminal or SSH session gone) and SIGINT end it as `q` does,
     with exit status 128 + the signal's number: the terminal is given back and ``close``
@@ -67,27 +66,6 @@ def run_console(app: App[Any], close: Callable[[], None] = lambda: None) -> NoRe
             close_once()
         # Still under the handlers: a signal now is ignored (the app is not running).
         exit_now(console_exit_status(app))
-
-
-def exit_now(status: int) -> NoReturn:
-    """End the process with ``status``, the console closed: stdout and stderr flushed, then
-    ``os._exit`` — no interpreter finalization, no C library's exit handlers.
-
-    Daemon threads may still be in C code, without the interpreter lock, when the console
-    ends: the AtoM jobs watch's poll goes on after its ``close()``, and PyMySQL's connect over
-    TCP loads the system's CA certificates in OpenSSL (a default SSL context each time; over
-    a socket it did so too, until af7434c). A normal
-    exit ends in libc's ``exit()``, which runs OpenSSL's ``OPENSSL_cleanup``: it frees what
-    that thread is using, and the console died of SIGSEGV instead of exiting (7 consoles
-    of 320 ended by a signal in tests/fleet/test_console_signals.py). Nothing of the console
-    needs finalization: ``close`` has ended its processes and removed its private directory,
-    Textual has given the terminal back, and the threads' work (polls, journal reading) is
-    of no use any more.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a hangup took the terminal away
-            stream.flush()
-    os._exit(status)
 
 
 def console_exit_status(app: App[Any]) -> int:
