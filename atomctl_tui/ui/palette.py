@@ -1,5 +1,5 @@
 """Every key a widget offers, as a command of the palette (ctrl+p) and a line of the help;
-and how text that is not markup reaches the palette, which parses strings as markup."""
+and how outside text reaches the palette, which parses strings as markup: as plain content."""
 
 from __future__ import annotations
 
@@ -12,15 +12,6 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.fuzzy import Matcher
 from textual.screen import Screen
-
-
-def literal_markup(text: str) -> str:
-    """Markup that reads back as exactly ``text``: every ``[`` escaped.
-
-    For the palette's help lines and system commands, which only take strings and parse them
-    as markup. (A backslash before ``[`` is the only escape; other backslashes are literal.)
-    """
-    return text.replace("[", "\\[")
 
 
 def literal_hit(name: str, matcher: Matcher | None = None) -> Content:
@@ -60,8 +51,8 @@ def binding_commands(screen: Screen) -> Iterable[SystemCommand]:
     footer shows, and the hidden ones that do something (not those that only move).
 
     Bindings of Textual's own widgets have no id; the console's all do. Commands are named
-    by the pane's title, the console's own words (a border title may carry a server's name,
-    and Textual's markup of it is not literal), made literal markup: the palette parses it.
+    by the pane's title and the binding's description: the console's own words, never outside
+    text (a border title may carry a server's name), as the palette parses them as markup.
     """
     for node in screen.query("*"):
         title = getattr(node, "PANE_TITLE", "")
@@ -69,6 +60,4 @@ def binding_commands(screen: Screen) -> Iterable[SystemCommand]:
             if binding.id and (binding.show or not _moves(binding)):
                 name = f"{title}: {binding.description}" if title else binding.description
                 key = node.app.get_key_display(binding)
-                yield SystemCommand(
-                    literal_markup(name), f"key {key}", partial(node.run_action, binding.action)
-                )
+                yield SystemCommand(name, f"key {key}", partial(node.run_action, binding.action))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.content import Content
+
 from atomctl_tui.remote.hosts import Host
 from atomctl_tui.ui.app import AtomctlApp
 from atomctl_tui.ui.help.screen import HelpScreen
@@ -47,6 +49,18 @@ async def test_palette_offers_help():
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_palette_commands_are_named_in_plain_words():
+    """The palette parses a command's title and help as markup: they are the console's own
+    words, which must read back as themselves."""
+    app = make_app()
+    async with app.run_test(size=SMALL_TERMINAL):
+        commands = list(app.get_system_commands(app.screen))
+        assert len(commands) > 10
+        for command in commands:
+            for words in (command.title, command.help):
+                assert Content.from_markup(words).plain == words
 
 
 async def test_tab_moves_between_panes():

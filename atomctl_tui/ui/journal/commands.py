@@ -2,8 +2,8 @@
 toggles.
 
 Unit and host names come from the journal: outside text. The palette parses a plain string
-as markup (``[/oops]`` in a unit name would end it with a MarkupError), so every name and
-help text goes to it as literal content (see ``ui.palette``).
+as markup (``[/oops]`` in a unit name would end it with a MarkupError), so a command's name
+goes to it as plain content (``literal_hit``), and its help line is the console's own words.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from atomctl_tui.ui.journal.pane import JournalPane
-from atomctl_tui.ui.palette import literal_hit, literal_markup
+from atomctl_tui.ui.palette import literal_hit
 
 
 class JournalCommands(Provider):
@@ -45,10 +45,11 @@ class JournalCommands(Provider):
             ("Journal: pick a unit", "Choose whose lines to show", pane.action_choose_unit),
         ]
         for choice in pane.scope_choices():
+            whose = "this host's" if choice.unit is None else "this unit's"
             commands.append(
                 (
                     f"Journal: {choice.label}",
-                    f"Show only {choice.label}'s lines",
+                    f"Show only {whose} lines",
                     partial(pane.show_unit, choice.unit, choice.host),
                 )
             )
@@ -56,9 +57,7 @@ class JournalCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
-            yield DiscoveryHit(
-                literal_hit(name), callback, text=name, help=literal_markup(help_text)
-            )
+            yield DiscoveryHit(literal_hit(name), callback, text=name, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
@@ -69,5 +68,5 @@ class JournalCommands(Provider):
                     literal_hit(name, matcher),
                     callback,
                     text=name,
-                    help=literal_markup(help_text),
+                    help=help_text,
                 )
